@@ -1,0 +1,1 @@
+"""Built-in architectures: they turn images into tensors and tensors into results."""

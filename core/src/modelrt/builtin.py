@@ -1,0 +1,44 @@
+"""The core's own plugin: built-in architectures, the local-directory source and the generic matrix rows.
+
+It registers through the same hooks as any third-party plugin, so built-ins get no special path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from modelrt.hookspecs import hookimpl
+from modelrt.specs import ArchitectureSpec, Finding, SourceSpec
+
+if TYPE_CHECKING:
+    from modelrt.environment import Environment
+
+PLUGIN_NAME = "builtin"
+
+
+@hookimpl
+def register_architectures() -> Iterable[ArchitectureSpec]:
+    return [
+        ArchitectureSpec("yolov8", ("object-detection",), "modelrt.architectures.yolo:YOLOv8", mps_capable=True),
+        ArchitectureSpec("yolov5", ("object-detection",), "modelrt.architectures.yolo:YOLOv5", mps_capable=True),
+        ArchitectureSpec(
+            "image-classifier",
+            ("classification",),
+            "modelrt.architectures.classifier:ImageClassifier",
+            mps_capable=True,
+        ),
+        ArchitectureSpec("db-text-detector", ("text-detection",), "modelrt.architectures.db_text:DBTextDetector"),
+    ]
+
+
+@hookimpl
+def register_sources() -> Iterable[SourceSpec]:
+    return [SourceSpec("local-directory", ("dir:modelrt.json",), 100, "modelrt.packages:LocalDirectorySource")]
+
+
+@hookimpl
+def check_compatibility(env: Environment) -> Iterable[Finding]:
+    from modelrt.compatibility import core_findings
+
+    return core_findings(env)

@@ -1,0 +1,1 @@
+"""Test helpers for modelrt and for third-party plugins: explicit-plugin managers, fake hosts, conformance."""
