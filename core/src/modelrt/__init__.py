@@ -1,0 +1,97 @@
+"""modelrt: run computer-vision models on the best backend your hardware has, and know why.
+
+``import modelrt`` is light: submodules load on first use (PEP 562), so no numpy, OpenCV or framework
+is imported until a model is loaded.
+
+    import modelrt
+    model = modelrt.load("path/to/package")
+    detections = model.predict("image.jpg")
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from modelrt._version import __version__
+
+if TYPE_CHECKING:
+    from modelrt.api import environment, explain, plugins
+    from modelrt.backend import Artifact, Backend, Session, TensorInfo
+    from modelrt.devices import Device
+    from modelrt.errors import (
+        HardwareError,
+        InputError,
+        IntegrityError,
+        ModelClosedError,
+        ModelRTError,
+        NoUsableBackendError,
+        NotCachedError,
+        PackageError,
+        PluginError,
+        SecurityError,
+        StorageError,
+    )
+    from modelrt.hookspecs import hookimpl
+    from modelrt.model import Model, load
+    from modelrt.options import RunOptions
+    from modelrt.plan import LoadPlan
+    from modelrt.results import Classification, Detections, Prediction
+    from modelrt.specs import ArchitectureSpec, Availability, BackendSpec, Finding, Severity, SourceSpec, Status
+
+logging.getLogger("modelrt").addHandler(logging.NullHandler())
+
+_EXPORTS: dict[str, str] = {
+    "load": "modelrt.model",
+    "Model": "modelrt.model",
+    "explain": "modelrt.api",
+    "environment": "modelrt.api",
+    "plugins": "modelrt.api",
+    "hookimpl": "modelrt.hookspecs",
+    "Device": "modelrt.devices",
+    "RunOptions": "modelrt.options",
+    "LoadPlan": "modelrt.plan",
+    "Artifact": "modelrt.backend",
+    "Backend": "modelrt.backend",
+    "Session": "modelrt.backend",
+    "TensorInfo": "modelrt.backend",
+    "Prediction": "modelrt.results",
+    "Detections": "modelrt.results",
+    "Classification": "modelrt.results",
+    **{
+        name: "modelrt.specs"
+        for name in ("ArchitectureSpec", "Availability", "BackendSpec", "Finding", "Severity", "SourceSpec", "Status")
+    },
+    **{
+        name: "modelrt.errors"
+        for name in (
+            "ModelRTError",
+            "PluginError",
+            "NoUsableBackendError",
+            "HardwareError",
+            "PackageError",
+            "IntegrityError",
+            "NotCachedError",
+            "InputError",
+            "SecurityError",
+            "ModelClosedError",
+            "StorageError",
+        )
+    },
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelrt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

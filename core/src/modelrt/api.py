@@ -1,0 +1,87 @@
+"""The public functions behind ``modelrt.explain``, ``modelrt.environment`` and ``modelrt.plugins``.
+
+Each returns data; the CLI is a thin layer over them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from modelrt.devices import Device
+from modelrt.model import _run_options, plan_for
+from modelrt.plan import AUTO, LoadPlan, build_backends, probe_plan
+
+if TYPE_CHECKING:
+    from modelrt.env_report import EnvironmentReport
+    from modelrt.environment import Environment
+    from modelrt.plugin_manager import PluginInfo, PluginManager
+
+__all__ = ["current_environment", "default_manager", "environment", "explain", "plugins"]
+
+_environment_lock = threading.Lock()
+_environments: dict[int, Environment] = {}
+
+
+def default_manager() -> PluginManager:
+    from modelrt.plugin_manager import get_plugin_manager
+
+    return get_plugin_manager()
+
+
+def current_environment(manager: PluginManager | None = None, *, refresh: bool = False) -> Environment:
+    """The probed environment of this host, probed once per manager (probing reads files only)."""
+    from modelrt.environment import probe_environment
+    from modelrt.host import Host
+
+    manager = manager or default_manager()
+    with _environment_lock:
+        if refresh or id(manager) not in _environments:
+            host = Host.from_environment()
+            _environments[id(manager)] = probe_environment(host, manager.environment_facts(host))
+        return _environments[id(manager)]
+
+
+def environment(*, manager: PluginManager | None = None) -> EnvironmentReport:
+    """This host, its place in the hardware matrix, installed plugins, and what to install."""
+    from modelrt.env_report import build_report
+
+    manager = manager or default_manager()
+    env = current_environment(manager, refresh=True)
+    infos = [_plugin_row(info) for info in manager.plugins()]
+    return build_report(env, manager.findings(env), infos)
+
+
+def plugins(*, manager: PluginManager | None = None) -> list[PluginInfo]:
+    """Installed plugins with their distribution, version, what they register, status and error."""
+    return (manager or default_manager()).plugins()
+
+
+def explain(
+    model: str | os.PathLike[str],
+    *,
+    device: str | Device = AUTO,
+    backend: str = AUTO,
+    precision: str = "auto",
+    threads: int | None = None,
+    offline: bool | None = None,
+    allow_pickle: bool = False,
+    extras: Mapping[str, Mapping[str, Any]] | None = None,
+    manager: PluginManager | None = None,
+) -> LoadPlan:
+    """The LoadPlan ``modelrt.load`` would follow, without loading: candidates ranked and probed in order."""
+    manager = manager or default_manager()
+    options = _run_options(threads, precision, 0, extras)
+    _package, plan, _arch = plan_for(
+        model, device=device, backend=backend, options=options, offline=offline,
+        allow_pickle=allow_pickle, manager=manager,
+    )
+    return probe_plan(plan, current_environment(manager), build_backends(plan, manager))
+
+
+def _plugin_row(info: Any) -> dict[str, Any]:
+    import attrs
+
+    return attrs.asdict(info)

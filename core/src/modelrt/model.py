@@ -1,0 +1,265 @@
+"""``modelrt.load`` and the ``Model`` it returns."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from modelrt.devices import Device
+from modelrt.errors import (
+    HardwareError,
+    IntegrityError,
+    ModelClosedError,
+    ModelRTError,
+    NoUsableBackendError,
+    PackageError,
+    SecurityError,
+)
+from modelrt.options import RunOptions
+from modelrt.plan import (
+    AUTO,
+    CandidateStatus,
+    LoadPlan,
+    build_backends,
+    check_availability,
+    make_plan,
+    raise_if_unplannable,
+)
+from modelrt.specs import load_factory
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from modelrt.backend import Session
+    from modelrt.environment import Environment
+    from modelrt.packages import ModelPackage
+    from modelrt.plugin_manager import PluginManager
+    from modelrt.results import Prediction
+    from modelrt.timing import StageTimer
+
+__all__ = ["Model", "load", "plan_for"]
+
+logger = logging.getLogger("modelrt.model")
+
+#: Errors that say the files themselves cannot be trusted: never retried on another backend.
+_FATAL_LOAD_ERRORS = (IntegrityError, SecurityError)
+
+
+class Model:
+    """A loaded model: ``predict`` images, read ``plan`` to see what runs where, ``close`` when done."""
+
+    def __init__(self, package: ModelPackage, plan: LoadPlan, architecture: Any, sessions: Mapping[str, Session]):
+        self.package = package
+        self.plan = plan
+        self._architecture = architecture
+        self._sessions = dict(sessions)
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.package.manifest.name
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.package.manifest.labels
+
+    @property
+    def sessions(self) -> Mapping[str, Session]:
+        """The loaded session of each role (its ``provider`` and ``device`` say where it really runs)."""
+        return dict(self._sessions)
+
+    def predict(
+        self, images: Any, *, color: str = "rgb", timer: StageTimer | None = None, **overrides: Any
+    ) -> Prediction | list[Prediction]:
+        """Predict on one image (returns one result) or a list of images (returns a list).
+
+        Images may be HxWx3 uint8 arrays (RGB, or ``color="bgr"`` for OpenCV arrays), PIL images, paths
+        or encoded bytes. ``overrides`` replace the package's post-processing defaults for this call
+        (``confidence``, ``iou``, ``max_detections``, ``classes``, ...). ``timer`` collects seconds per
+        stage (decode, pre, run, post).
+        """
+        from modelrt.images import load_images
+
+        if self._closed:
+            raise ModelClosedError(f"model {self.name!r} is closed; load it again with modelrt.load(...)")
+        if timer is not None:
+            with timer.stage("decode"):
+                batch, single = load_images(images, color)
+        else:
+            batch, single = load_images(images, color)
+        results = self._architecture.predict(batch, timer, **overrides)
+        return results[0] if single else results
+
+    __call__ = predict
+
+    def warmup(self, runs: int) -> None:
+        """Run ``runs`` predictions on a grey image so first-call costs are paid at load time."""
+        import numpy as np
+
+        if runs <= 0:
+            return
+        height, width = self.package.manifest.input.size
+        image = np.full((height, width, 3), 114, dtype=np.uint8)
+        for _ in range(runs):
+            self._architecture.predict([image], None)
+
+    def close(self) -> None:
+        """Release all sessions; later calls to ``predict`` raise ``ModelClosedError``."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for session in self._sessions.values():
+            session.close()
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        chosen = ", ".join(f"{role}: {c.backend} on {c.device}" for role, c in self.plan.chosen().items())
+        state = "closed" if self._closed else chosen
+        return f"<Model {self.name!r} ({self.package.manifest.architecture}) {state}>"
+
+
+def _run_options(
+    threads: int | None, precision: str, warmup: int, extras: Mapping[str, Mapping[str, Any]] | None
+) -> RunOptions:
+    return RunOptions(threads=threads, precision=precision, warmup=warmup, extras=extras or {})
+
+
+def plan_for(
+    reference: str | os.PathLike[str],
+    *,
+    device: str | Device = AUTO,
+    backend: str = AUTO,
+    options: RunOptions,
+    offline: bool | None,
+    allow_pickle: bool,
+    manager: PluginManager,
+) -> tuple[ModelPackage, LoadPlan, Any]:
+    """Open the package and rank its candidates. Returns (package, plan, architecture class)."""
+    from modelrt.sources import open_package, resolve_offline
+
+    if device != AUTO:
+        device = Device.parse(device)  # a bad device string fails before any file is opened
+    package = open_package(reference, manager, offline=resolve_offline(offline))
+    plan = make_plan(package, manager, backend=backend, device=device, options=options, allow_pickle=allow_pickle)
+    roles = package.manifest.roles
+    raise_if_unplannable(plan, roles)
+    arch_spec = manager.architectures()[package.manifest.architecture]
+    arch_class = load_factory(arch_spec.factory)
+    missing = [role for role in getattr(arch_class, "roles", ("main",)) if role not in roles]
+    if missing:
+        raise PackageError(
+            f"model {package.manifest.name!r}: architecture {arch_spec.name!r} needs artifacts for roles "
+            f"{missing}, but the manifest only has {list(roles)}"
+        )
+    return package, plan, arch_class
+
+
+def load(
+    model: str | os.PathLike[str],
+    *,
+    device: str | Device = AUTO,
+    backend: str = AUTO,
+    precision: str = "auto",
+    threads: int | None = None,
+    offline: bool | None = None,
+    allow_pickle: bool = False,
+    warmup: int = 1,
+    extras: Mapping[str, Mapping[str, Any]] | None = None,
+    manager: PluginManager | None = None,
+    environment: Environment | None = None,
+) -> Model:
+    """Load a model package, a bare ``.onnx`` file or any reference a source plugin understands.
+
+    ``device``/``backend`` ``"auto"`` pick the best usable candidate and fall back to the next when a
+    load fails (recorded in ``model.plan``); an explicit choice that cannot be honoured is an error that
+    says why and what to install, never a silent fallback.
+    """
+    from modelrt.api import current_environment, default_manager
+
+    manager = manager or default_manager()
+    options = _run_options(threads, precision, warmup, extras)
+    package, plan, arch_class = plan_for(
+        model, device=device, backend=backend, options=options, offline=offline,
+        allow_pickle=allow_pickle, manager=manager,
+    )
+    env = environment or current_environment(manager)
+    backends = build_backends(plan, manager)
+    sessions: dict[str, Session] = {}
+    try:
+        for role in package.manifest.roles:
+            plan, sessions[role] = _load_role(plan, role, package, env, backends, options)
+        architecture = arch_class(package, sessions)
+    except BaseException:
+        for session in sessions.values():
+            session.close()
+        raise
+    loaded = Model(package, plan, architecture, sessions)
+    logger.info("loaded %s\n%s", loaded.name, plan)
+    try:
+        loaded.warmup(options.warmup)
+    except BaseException:
+        loaded.close()
+        raise
+    return loaded
+
+
+def _load_role(
+    plan: LoadPlan,
+    role: str,
+    package: ModelPackage,
+    env: Environment,
+    backends: Mapping[str, Any],
+    options: RunOptions,
+) -> tuple[LoadPlan, Session]:
+    """Try the role's candidates in rank order; the first that loads is chosen, failures are recorded."""
+    entries = {entry.path: entry for entry in package.entries(role)}
+    hardware_error: HardwareError | None = None
+    for index, candidate in enumerate(plan.candidates):
+        if candidate.role != role or candidate.status != CandidateStatus.NOT_PROBED:
+            continue
+        availability = check_availability(backends[candidate.backend], env, candidate.device)
+        if not availability.usable:
+            plan = plan.replace(
+                index, candidate.with_status(CandidateStatus.UNAVAILABLE, availability.reason, availability.fix)
+            )
+            continue
+        try:
+            artifact = package.open_artifact(entries[candidate.artifact])
+            session = backends[candidate.backend].load(artifact, Device.parse(candidate.device), options)
+        except _FATAL_LOAD_ERRORS:
+            raise
+        except ModelRTError as error:
+            if isinstance(error, HardwareError):
+                hardware_error = error
+            plan = plan.replace(index, candidate.with_status(CandidateStatus.FAILED, str(error)))
+            logger.warning("%s on %s failed to load %s: %s", candidate.backend, candidate.device, role, error)
+            continue
+        except Exception as error:  # a backend bug is recorded and the next candidate is tried
+            reason = f"unexpected {type(error).__name__}: {error}"
+            plan = plan.replace(index, candidate.with_status(CandidateStatus.FAILED, reason))
+            logger.warning("%s on %s failed to load %s: %s", candidate.backend, candidate.device, role, reason)
+            continue
+        reason = f"{availability.reason}; runs on {session.provider}" if availability.reason else session.provider
+        return plan.replace(index, candidate.with_status(CandidateStatus.CHOSEN, reason)), session
+    if hardware_error is not None and plan.device != AUTO:
+        raise hardware_error
+    raise NoUsableBackendError(_no_usable_message(plan, role), plan)
+
+
+def _no_usable_message(plan: LoadPlan, role: str) -> str:
+    tried = [c for c in plan.candidates if c.role == role]
+    reasons = "; ".join(f"{c.backend} on {c.device}: {c.reason}" for c in tried)
+    fixes = list(dict.fromkeys(c.fix for c in tried if c.fix))
+    fix_text = f" Fix: {' or '.join(fixes)}." if fixes else " Run `modelrt env` to see what to install."
+    return f"no usable backend for {plan.model!r} (role {role!r}): {reasons}.{fix_text}"
+

@@ -1,0 +1,272 @@
+"""Load planning: rank every (artifact, backend, device) candidate, probe in rank order, explain the choice.
+
+Ranking is the core's, never pluggy's call order: first the device (CUDA before MPS/CoreML before CPU;
+MPS and CoreML only for MPS-capable architectures; DLA only when asked for), then the backend's declared
+priority, then the artifact's place in the manifest. Probing stops at the first usable candidate, so a
+framework behind a lower-ranked backend is never imported when a better one is usable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import cattrs
+
+from modelrt.devices import Device
+from modelrt.errors import NoUsableBackendError, PackageError, SecurityError
+from modelrt.options import RunOptions
+from modelrt.specs import ArchitectureSpec, Availability, BackendSpec, load_factory
+
+if TYPE_CHECKING:
+    from modelrt.environment import Environment
+    from modelrt.manifest import ArtifactEntry
+    from modelrt.packages import ModelPackage
+    from modelrt.plugin_manager import PluginManager
+
+__all__ = ["AUTO", "Candidate", "CandidateStatus", "LoadPlan", "make_plan", "probe_plan"]
+
+AUTO = "auto"
+
+#: Device kinds that ``device="auto"`` considers, best first. DLA is only used when asked for.
+AUTO_DEVICE_ORDER: tuple[str, ...] = ("cuda", "mps", "coreml", "cpu")
+ACCELERATOR_ONLY_FOR_MPS_CAPABLE = ("mps", "coreml")
+
+
+class CandidateStatus:
+    """What happened to a candidate; plain strings so plans serialise simply."""
+
+    CHOSEN = "chosen"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+    NOT_PROBED = "not-probed"
+    REFUSED = "refused"
+
+
+@attrs.frozen
+class Candidate:
+    """One way to run one role of a package, and what the planner concluded about it."""
+
+    role: str
+    artifact: str
+    format: str
+    backend: str
+    device: str
+    priority: int
+    status: str = CandidateStatus.NOT_PROBED
+    reason: str = ""
+    fix: str | None = None
+
+    def with_status(self, status: str, reason: str, fix: str | None = None) -> Candidate:
+        return attrs.evolve(self, status=status, reason=reason, fix=fix)
+
+
+@attrs.frozen
+class LoadPlan:
+    """The ranked candidates for a package on this host, each chosen or rejected with reason and fix."""
+
+    model: str
+    reference: str
+    source: str
+    architecture: str
+    backend: str
+    device: str
+    options: RunOptions
+    candidates: tuple[Candidate, ...]
+    notes: tuple[str, ...] = ()
+
+    def chosen(self) -> dict[str, Candidate]:
+        """The chosen candidate of each role (roles with none are absent)."""
+        return {c.role: c for c in self.candidates if c.status == CandidateStatus.CHOSEN}
+
+    def roles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.role for c in self.candidates))
+
+    def replace(self, index: int, candidate: Candidate) -> LoadPlan:
+        candidates = list(self.candidates)
+        candidates[index] = candidate
+        return attrs.evolve(self, candidates=tuple(candidates))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _CONVERTER.unstructure(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadPlan:
+        return _CONVERTER.structure(dict(data), cls)
+
+    def __str__(self) -> str:
+        lines = [
+            f"Load plan for {self.model!r} ({self.architecture}) from {self.reference or self.source}",
+            f"  asked: backend={self.backend} device={self.device} precision={self.options.precision} "
+            f"threads={self.options.threads or 'auto'}",
+        ]
+        for role in self.roles():
+            lines.append(f"  role {role!r}:")
+            for rank, c in enumerate((c for c in self.candidates if c.role == role), start=1):
+                marker = {"chosen": "->", "failed": " x", "unavailable": " -", "refused": " !"}.get(c.status, "  ")
+                line = f"   {marker} {rank}. {c.backend} on {c.device} ({c.format}: {c.artifact}) [{c.status}]"
+                if c.reason:
+                    line += f": {c.reason}"
+                lines.append(line)
+                if c.fix and c.status != CandidateStatus.CHOSEN:
+                    lines.append(f"          fix: {c.fix}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+_CONVERTER = cattrs.Converter()
+
+
+def _device_rank(kind: str) -> int:
+    return AUTO_DEVICE_ORDER.index(kind) if kind in AUTO_DEVICE_ORDER else len(AUTO_DEVICE_ORDER)
+
+
+def _devices_for(spec: BackendSpec, requested: Device | None, arch: ArchitectureSpec) -> list[Device]:
+    if requested is not None:
+        return [requested] if requested.kind in spec.devices else []
+    devices = []
+    for kind in spec.devices:
+        if kind not in AUTO_DEVICE_ORDER:
+            continue  # e.g. dla: only used when the user asks for it
+        if kind in ACCELERATOR_ONLY_FOR_MPS_CAPABLE and not arch.mps_capable:
+            continue
+        devices.append(Device.parse(kind))
+    return devices
+
+
+def _format_refusal(entry: ArtifactEntry, allow_pickle: bool) -> str | None:
+    if entry.format == "torch-pickle" and not allow_pickle:
+        return (
+            "pickle weights can run arbitrary code when loaded; refused unless you pass "
+            "allow_pickle=True for this load (only for files you trust)"
+        )
+    return None
+
+
+def make_plan(
+    package: ModelPackage,
+    manager: PluginManager,
+    *,
+    backend: str = AUTO,
+    device: str | Device = AUTO,
+    options: RunOptions | None = None,
+    allow_pickle: bool = False,
+) -> LoadPlan:
+    """Rank every candidate for every role of ``package``; nothing is probed yet."""
+    options = options or RunOptions()
+    manifest = package.manifest
+    architectures = manager.architectures()
+    arch = architectures.get(manifest.architecture)
+    if arch is None:
+        known = ", ".join(sorted(architectures)) or "none"
+        raise PackageError(
+            f"model {manifest.name!r} needs architecture {manifest.architecture!r}, which no installed plugin "
+            f"provides (installed: {known}); install the plugin that provides it, see `modelrt plugins`"
+        )
+    backends = manager.backends()
+    if backend != AUTO and backend not in backends:
+        known = ", ".join(sorted(backends)) or "none installed"
+        raise NoUsableBackendError(
+            f"unknown backend {backend!r} (installed: {known}); install its plugin, e.g. "
+            f'pip install "modelrt[onnx]" for onnxruntime, or see `modelrt plugins`'
+        )
+    requested_device = None if device == AUTO else Device.parse(device)
+
+    candidates: list[tuple[tuple[int, int, int], Candidate]] = []
+    notes: list[str] = []
+    for role in manifest.roles:
+        for order, entry in enumerate(package.entries(role)):
+            refusal = _format_refusal(entry, allow_pickle)
+            for spec in backends.values():
+                if entry.format not in spec.formats or backend not in (AUTO, spec.name):
+                    continue
+                for dev in _devices_for(spec, requested_device, arch):
+                    candidate = Candidate(role, entry.path, entry.format, spec.name, str(dev), spec.priority)
+                    if refusal:
+                        candidate = candidate.with_status(CandidateStatus.REFUSED, refusal)
+                    candidates.append(((_device_rank(dev.kind), -spec.priority, order), candidate))
+            if not any(c.artifact == entry.path and c.role == role for _, c in candidates):
+                notes.append(
+                    f"{entry.path} ({entry.format}) has no installed backend"
+                    + (f" named {backend!r}" if backend != AUTO else "")
+                    + (f" that runs on {requested_device}" if requested_device else "")
+                )
+    ranked = [c for _, c in sorted(candidates, key=lambda item: (item[1].role, item[0]))]
+    return LoadPlan(
+        model=manifest.name,
+        reference=package.reference,
+        source=package.source,
+        architecture=manifest.architecture,
+        backend=backend,
+        device=str(device),
+        options=options,
+        candidates=tuple(ranked),
+        notes=tuple(notes),
+    )
+
+
+def probe_plan(plan: LoadPlan, env: Environment, backend_instances: Mapping[str, Any]) -> LoadPlan:
+    """Mark, per role, the first usable candidate as chosen; candidates below it stay not-probed."""
+    for role in plan.roles():
+        for index, candidate in enumerate(plan.candidates):
+            if candidate.role != role or candidate.status != CandidateStatus.NOT_PROBED:
+                continue
+            availability = check_availability(backend_instances[candidate.backend], env, candidate.device)
+            if availability.usable:
+                plan = plan.replace(index, candidate.with_status(CandidateStatus.CHOSEN, availability.reason))
+                break
+            plan = plan.replace(
+                index, candidate.with_status(CandidateStatus.UNAVAILABLE, availability.reason, availability.fix)
+            )
+    return plan
+
+
+def check_availability(backend: Any, env: Environment, device: str) -> Availability:
+    """Ask a backend; a backend that raises is reported as unusable rather than crashing the plan."""
+    if isinstance(backend, Availability):  # the backend could not even be built
+        return backend
+    try:
+        result = backend.availability(env, Device.parse(device))
+    except Exception as error:  # a third-party backend's bug must not take the whole plan down
+        return Availability(False, f"availability check failed: {type(error).__name__}: {error}")
+    if not isinstance(result, Availability):
+        return Availability(False, f"availability check returned {type(result).__name__}, not Availability")
+    return result
+
+
+def build_backends(plan: LoadPlan, manager: PluginManager) -> dict[str, Any]:
+    """Instantiate each backend the plan mentions; a factory that fails becomes an unusable Availability."""
+    specs = manager.backends()
+    instances: dict[str, Any] = {}
+    for name in dict.fromkeys(c.backend for c in plan.candidates):
+        spec = specs[name]
+        try:
+            instances[name] = load_factory(spec.factory)()
+        except Exception as error:
+            instances[name] = Availability(
+                False,
+                f"backend {name!r} could not be built from {spec.factory}: {type(error).__name__}: {error}",
+                f"reinstall the plugin that provides it ({manager.owner('backend', name)})",
+            )
+    return instances
+
+
+def raise_if_unplannable(plan: LoadPlan, roles: tuple[str, ...]) -> None:
+    """Explain, as an error, why some role has no candidate that could ever be tried."""
+    for role in roles:
+        role_candidates = [c for c in plan.candidates if c.role == role]
+        if role_candidates and all(c.status == CandidateStatus.REFUSED for c in role_candidates):
+            raise SecurityError(f"{plan.model!r}: {role_candidates[0].reason}")
+        if not role_candidates:
+            detail = "; ".join(plan.notes) or "the package has no artifacts for it"
+            raise NoUsableBackendError(
+                f"no installed backend can run role {role!r} of {plan.model!r} with backend={plan.backend} "
+                f"device={plan.device}: {detail}. Run `modelrt env` to see what this machine supports "
+                "and what to install.",
+                plan,
+            )
