@@ -1,0 +1,231 @@
+"""Images to network input tensors, as an ``InputSpec`` says, and network coordinates back to image pixels.
+
+Every resize mode is one geometry: the image is resized to ``resized_size`` and placed with its
+top-left corner at ``offset`` in an input of ``input_size`` (a positive offset pads with
+``pad_value``, a negative one crops). Pixel values then go through a 256-entry lookup table per
+channel (``(pixel * scale - mean) / std``, computed once in float64), which OpenCV applies in a
+single pass, straight into the batch tensor.
+
+Buffers are reused between calls: each thread keeps its own small cache of them (``threading.local``)
+rather than sharing one under a lock, because the returned tensor is read by the backend after
+``__call__`` returns; a shared buffer could be overwritten by another thread mid-run. The returned
+tensor therefore stays valid until the same thread preprocesses again with the same shape.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import attrs
+import cv2
+import numpy as np
+
+from modelrt.errors import InputError
+from modelrt.manifest import InputSpec
+
+__all__ = ["ImageTransform", "Preprocessor", "boxes_to_original", "points_to_original"]
+
+_CACHED_BUFFERS_PER_THREAD = 8
+
+
+@attrs.frozen
+class ImageTransform:
+    """How one original image maps into the network input.
+
+    Sizes are ``(height, width)``. The image was resized to ``resized_size`` and its top-left corner
+    placed at ``offset`` ``(x, y)`` in an input of ``input_size`` (negative when cropped). Coordinates
+    map as ``input = original * scale + offset`` per axis, ``scale`` being ``(x, y)``; for letterbox
+    it is the single gain Ultralytics uses, not the rounded resize ratio.
+    """
+
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+    resized_size: tuple[int, int]
+    offset: tuple[int, int]
+    scale: tuple[float, float]
+
+
+def boxes_to_original(xyxy: np.ndarray, transform: ImageTransform) -> np.ndarray:
+    """Boxes ``[N, 4]`` in network-input pixels to original-image pixels, clipped to the image."""
+    boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+    return points_to_original(boxes.reshape(-1, 2, 2), transform).reshape(-1, 4)
+
+
+def points_to_original(points: np.ndarray, transform: ImageTransform) -> np.ndarray:
+    """Points ``[..., 2]`` (x, y) in network-input pixels to original-image pixels, clipped to the image."""
+    points = np.asarray(points, dtype=np.float32)
+    offset = np.asarray(transform.offset, dtype=np.float32)
+    scale = np.asarray(transform.scale, dtype=np.float32)
+    height, width = transform.original_size
+    mapped = (points - offset) / scale
+    np.clip(mapped[..., 0], 0, width, out=mapped[..., 0])
+    np.clip(mapped[..., 1], 0, height, out=mapped[..., 1])
+    return mapped
+
+
+class Preprocessor:
+    """Builds batch tensors for one ``InputSpec``; callable from several threads at once.
+
+    A ``uint8`` input gets the raw pixels (``scale``, ``mean`` and ``std`` do not apply); ``float16``
+    gets the float32 values rounded once.
+    """
+
+    def __init__(self, spec: InputSpec) -> None:
+        self.spec = spec
+        self.dtype = np.dtype(spec.dtype)
+        # Where each RGB channel of an image goes in the network's channel order.
+        self._channel_slots = (0, 1, 2) if spec.color == "rgb" else (2, 1, 0)
+        self._luts = _channel_luts(spec)
+        self._interleaved_lut = np.ascontiguousarray(self._luts.T).reshape(1, 256, 3)
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------------------ geometry
+
+    def transform_for(self, height: int, width: int) -> ImageTransform:
+        """Where an image of ``height`` x ``width`` lands in the network input."""
+        spec = self.spec
+        size_h, size_w = spec.size
+        if spec.dynamic_size:
+            factor = min(size_h, size_w) / min(height, width)
+            input_h = _round_to_multiple(height * factor, spec.size_multiple)
+            input_w = _round_to_multiple(width * factor, spec.size_multiple)
+            return ImageTransform(
+                (height, width), (input_h, input_w), (input_h, input_w), (0, 0), (input_w / width, input_h / height)
+            )
+        if spec.resize == "stretch":
+            return ImageTransform(
+                (height, width), (size_h, size_w), (size_h, size_w), (0, 0), (size_w / width, size_h / height)
+            )
+        if spec.resize == "letterbox":
+            gain = min(size_h / height, size_w / width)
+            resized_h, resized_w = int(round(height * gain)), int(round(width * gain))
+            # Ultralytics' split of an odd padding: the extra pixel goes to the bottom/right.
+            top = int(round((size_h - resized_h) / 2 - 0.1))
+            left = int(round((size_w - resized_w) / 2 - 0.1))
+            return ImageTransform(
+                (height, width), (size_h, size_w), (resized_h, resized_w), (left, top), (gain, gain)
+            )
+        # shorter-side-center-crop, with torchvision's rounding (Resize(int) then CenterCrop).
+        shorter = spec.crop_resize or int(round(min(size_h, size_w) * 256 / 224))
+        if height <= width:
+            resized_h, resized_w = shorter, int(shorter * width / height)
+        else:
+            resized_h, resized_w = int(shorter * height / width), shorter
+        top = int(round((resized_h - size_h) / 2))
+        left = int(round((resized_w - size_w) / 2))
+        return ImageTransform(
+            (height, width),
+            (size_h, size_w),
+            (resized_h, resized_w),
+            (-left, -top),
+            (resized_w / width, resized_h / height),
+        )
+
+    # ------------------------------------------------------------------------------ tensors
+
+    def __call__(
+        self, images: Sequence[np.ndarray], batch_size: int | None = None
+    ) -> tuple[np.ndarray, list[ImageTransform]]:
+        """The batch tensor for RGB uint8 HxWx3 ``images`` and each image's transform.
+
+        All images must land on the same input size (always true for a fixed size; group them by
+        ``transform_for(...).input_size`` for a dynamic one). With ``batch_size`` larger than the number
+        of images, the tensor has that many entries and the extra ones hold stale data, for networks
+        with a fixed batch size.
+        """
+        transforms = [self.transform_for(image.shape[0], image.shape[1]) for image in images]
+        input_sizes = {transform.input_size for transform in transforms}
+        if len(input_sizes) != 1:
+            raise InputError(
+                f"images of one batch must share an input size, got {sorted(input_sizes)}; "
+                "preprocess images with different input sizes in separate calls"
+            )
+        input_h, input_w = transforms[0].input_size
+        batch = max(batch_size or 0, len(images))
+        nchw = self.spec.layout == "nchw"
+        shape = (batch, 3, input_h, input_w) if nchw else (batch, input_h, input_w, 3)
+        tensor = self._buffer("tensor", shape, self.dtype)
+        for index, (image, transform) in enumerate(zip(images, transforms)):
+            if nchw:
+                self._fill_planes(image, transform, tensor[index])
+            else:
+                self._fill_interleaved(image, transform, tensor[index])
+        return tensor, transforms
+
+    def _fill_planes(self, image: np.ndarray, transform: ImageTransform, out: np.ndarray) -> None:
+        canvas = self._buffer("canvas", (*transform.input_size, 3), np.uint8)
+        self._place(image, transform, canvas)
+        if self.dtype == np.uint8:
+            cv2.split(canvas, mv=[out[slot] for slot in self._channel_slots])
+            return
+        planes = self._buffer("planes", (3, *transform.input_size), np.uint8)
+        cv2.split(canvas, mv=[planes[slot] for slot in self._channel_slots])
+        for channel in range(3):
+            self._apply_lut(planes[channel], self._luts[channel], out[channel])
+
+    def _fill_interleaved(self, image: np.ndarray, transform: ImageTransform, out: np.ndarray) -> None:
+        canvas = out if self.dtype == np.uint8 else self._buffer("canvas", (*transform.input_size, 3), np.uint8)
+        self._place(image, transform, canvas)
+        if self.spec.color == "bgr":
+            cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR, dst=canvas)
+        if self.dtype != np.uint8:
+            self._apply_lut(canvas, self._interleaved_lut, out)
+
+    def _apply_lut(self, pixels: np.ndarray, lut: np.ndarray, out: np.ndarray) -> None:
+        if out.dtype == np.float32:
+            cv2.LUT(pixels, lut, dst=out)
+            return
+        # OpenCV 4 has no float16 lookup tables: go through float32.
+        scratch = self._buffer("float32", out.shape, np.float32)
+        cv2.LUT(pixels, lut, dst=scratch)
+        np.copyto(out, scratch, casting="same_kind")
+
+    def _place(self, image: np.ndarray, transform: ImageTransform, canvas: np.ndarray) -> None:
+        """Resize ``image`` and put it at its offset in ``canvas``, padding what it leaves uncovered."""
+        input_h, input_w = transform.input_size
+        resized_h, resized_w = transform.resized_size
+        left, top = transform.offset
+        covers = left <= 0 and top <= 0 and left + resized_w >= input_w and top + resized_h >= input_h
+        inside = left >= 0 and top >= 0 and left + resized_w <= input_w and top + resized_h <= input_h
+        if not covers:
+            canvas.fill(self.spec.pad_value)
+        if inside:
+            region = canvas[top : top + resized_h, left : left + resized_w]
+            cv2.resize(image, (resized_w, resized_h), dst=region, interpolation=cv2.INTER_LINEAR)
+            return
+        resized = self._buffer("resized", (resized_h, resized_w, 3), np.uint8)
+        cv2.resize(image, (resized_w, resized_h), dst=resized, interpolation=cv2.INTER_LINEAR)
+        y0, x0 = max(top, 0), max(left, 0)
+        y1, x1 = min(top + resized_h, input_h), min(left + resized_w, input_w)
+        canvas[y0:y1, x0:x1] = resized[y0 - top : y1 - top, x0 - left : x1 - left]
+
+    def _buffer(self, role: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+        """A reusable array of this thread; the least recently used ones are dropped beyond a few."""
+        cache: OrderedDict[tuple[object, ...], np.ndarray] | None = getattr(self._local, "buffers", None)
+        if cache is None:
+            cache = self._local.buffers = OrderedDict()
+        key = (role, shape, np.dtype(dtype).str)
+        buffer = cache.get(key)
+        if buffer is None:
+            buffer = cache[key] = np.zeros(shape, dtype=dtype)
+            while len(cache) > _CACHED_BUFFERS_PER_THREAD:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return buffer
+
+
+def _round_to_multiple(value: float, multiple: int) -> int:
+    """Nearest multiple (halves round up), at least one multiple."""
+    return max(multiple, int(math.floor(value / multiple + 0.5)) * multiple)
+
+
+def _channel_luts(spec: InputSpec) -> np.ndarray:
+    """``[3, 256]`` float32 lookup tables, in the network's channel order."""
+    pixels = np.arange(256, dtype=np.float64)
+    mean = np.asarray(spec.mean, dtype=np.float64)[:, None]
+    std = np.asarray(spec.std, dtype=np.float64)[:, None]
+    return np.ascontiguousarray(((pixels * spec.scale - mean) / std).astype(np.float32))
