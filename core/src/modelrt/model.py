@@ -223,7 +223,7 @@ def _load_role(
 ) -> tuple[LoadPlan, Session]:
     """Try the role's candidates in rank order; the first that loads is chosen, failures are recorded."""
     entries = {entry.path: entry for entry in package.entries(role)}
-    hardware_error: HardwareError | None = None
+    errors: list[ModelRTError] = []
     for index, candidate in enumerate(plan.candidates):
         if candidate.role != role or candidate.status != CandidateStatus.NOT_PROBED:
             continue
@@ -239,8 +239,7 @@ def _load_role(
         except _FATAL_LOAD_ERRORS:
             raise
         except ModelRTError as error:
-            if isinstance(error, HardwareError):
-                hardware_error = error
+            errors.append(error)
             plan = plan.replace(index, candidate.with_status(CandidateStatus.FAILED, str(error)))
             logger.warning("%s on %s failed to load %s: %s", candidate.backend, candidate.device, role, error)
             continue
@@ -251,9 +250,22 @@ def _load_role(
             continue
         reason = f"{availability.reason}; runs on {session.provider}" if availability.reason else session.provider
         return plan.replace(index, candidate.with_status(CandidateStatus.CHOSEN, reason)), session
-    if hardware_error is not None and plan.device != AUTO:
-        raise hardware_error
-    raise NoUsableBackendError(_no_usable_message(plan, role), plan)
+    raise _load_failure(plan, role, errors)
+
+
+def _load_failure(plan: LoadPlan, role: str, errors: list[ModelRTError]) -> ModelRTError:
+    """The most useful error once every candidate of a role failed.
+
+    When every usable candidate failed for the same kind of reason (the file is broken, the requested
+    device is absent), that error says more than "no usable backend"; otherwise the summary of all
+    candidates, which carries the plan.
+    """
+    tried = [c for c in plan.candidates if c.role == role]
+    only_failures = errors and all(c.status == CandidateStatus.FAILED for c in tried)
+    for kind in (PackageError, HardwareError):
+        if only_failures and all(isinstance(error, kind) for error in errors):
+            return errors[0]
+    return NoUsableBackendError(_no_usable_message(plan, role), plan)
 
 
 def _no_usable_message(plan: LoadPlan, role: str) -> str:
