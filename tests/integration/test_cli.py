@@ -26,7 +26,8 @@ def test_predict_json_carries_the_plan_and_results(demo_packages: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["results"][0]["top"][0]["class"] == "0"
-    assert data["plan"]["candidates"][0]["status"] == "chosen"
+    chosen = [c for c in data["plan"]["candidates"] if c["status"] == "chosen"]
+    assert [(c["backend"], c["device"]) for c in chosen] == [("onnxruntime", "cpu")]
 
 
 def test_predict_saves_one_picture_per_image_in_a_directory(demo_packages: Path, tmp_path: Path) -> None:

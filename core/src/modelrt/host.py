@@ -107,7 +107,8 @@ class Host:
     def glob(self, pattern: str) -> list[str]:
         """Sorted root-relative POSIX paths matching a glob pattern such as ``dev/nvidia[0-9]*``."""
         try:
-            return sorted(match.relative_to(self.root).as_posix() for match in self.root.glob(pattern.lstrip("/")))
+            matches = self.root.glob(pattern.lstrip("/"))
+            return sorted(match.relative_to(self.root).as_posix() for match in matches)
         except (OSError, ValueError):
             return []
 

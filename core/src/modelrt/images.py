@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,9 +173,11 @@ def _encoded_size(head: bytes) -> tuple[int, int] | None:
     """(width, height) read from the header of a PNG, JPEG, GIF, BMP or WebP file; None otherwise."""
     try:
         if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-            return struct.unpack(">II", head[16:24])  # type: ignore[return-value]
+            width, height = struct.unpack(">II", head[16:24])
+            return width, height
         if head[:6] in (b"GIF87a", b"GIF89a"):
-            return struct.unpack("<HH", head[6:10])  # type: ignore[return-value]
+            width, height = struct.unpack("<HH", head[6:10])
+            return width, height
         if head.startswith(b"BM"):
             width, height = struct.unpack("<ii", head[18:26])
             return abs(width), abs(height)  # a negative height means rows are stored top-down

@@ -256,14 +256,12 @@ def _load_role(
 def _load_failure(plan: LoadPlan, role: str, errors: list[ModelRTError]) -> ModelRTError:
     """The most useful error once every candidate of a role failed.
 
-    When every usable candidate failed for the same kind of reason (the file is broken, the requested
-    device is absent), that error says more than "no usable backend"; otherwise the summary of all
-    candidates, which carries the plan.
+    When every candidate that could be tried failed for the same kind of reason (the file is broken,
+    the requested device is absent), that error says more than "no usable backend"; otherwise the
+    summary of all candidates, which carries the plan.
     """
-    tried = [c for c in plan.candidates if c.role == role]
-    only_failures = errors and all(c.status == CandidateStatus.FAILED for c in tried)
     for kind in (PackageError, HardwareError):
-        if only_failures and all(isinstance(error, kind) for error in errors):
+        if errors and all(isinstance(error, kind) for error in errors):
             return errors[0]
     return NoUsableBackendError(_no_usable_message(plan, role), plan)
 

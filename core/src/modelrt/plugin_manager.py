@@ -25,6 +25,7 @@ explicit priorities, never from this order.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import importlib.metadata
@@ -32,7 +33,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import pluggy
@@ -41,6 +42,10 @@ from modelrt import hookspecs
 from modelrt._version import __version__ as CORE_VERSION
 from modelrt.errors import InputError, PluginError
 from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec
+
+if TYPE_CHECKING:
+    from modelrt.environment import Environment
+    from modelrt.host import Host
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -146,7 +151,7 @@ class PluginManager:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._records: list[_PluginRecord] = []
-        self._claims: dict[str, dict[str, tuple[Any, str]]] = {kind: {} for kind in _REGISTRATIONS}
+        self._claims: dict[str, dict[str, tuple[Any, _PluginRecord]]] = {kind: {} for kind in _REGISTRATIONS}
         self._lock = threading.RLock()
         self._loaded = False
 
@@ -179,10 +184,10 @@ class PluginManager:
                     f"no plugin registers a {kind} named {name!r} (registered: {known}); "
                     "run `modelrt plugins` to see what is installed and what is broken"
                 )
-            return claim[1]
+            return claim[1].name
 
-    def environment_facts(self, host: object) -> dict[str, dict[str, Any]]:
-        """Each plugin's ``probe_environment`` answer, by plugin name (plugins with nothing to say left out)."""
+    def environment_facts(self, host: Host) -> dict[str, dict[str, Any]]:
+        """Each plugin's ``probe_environment`` answer by plugin name (``None`` answers left out)."""
         with self._lock:
             self._checked()
             facts: dict[str, dict[str, Any]] = {}
@@ -196,7 +201,7 @@ class PluginManager:
             self._checked()
             return facts
 
-    def findings(self, env: object) -> list[Finding]:
+    def findings(self, env: Environment) -> list[Finding]:
         """All plugins' ``check_compatibility`` verdicts on ``env``, in load order."""
         with self._lock:
             self._checked()
@@ -275,10 +280,8 @@ class PluginManager:
             seen.add((_canonical(dist_name), entry_point.name))
             record = _PluginRecord(entry_point.name, dist_name, dist.version if dist is not None else None)
             self._records.append(record)
-            try:
+            with contextlib.suppress(_PluginBroke):
                 self._load_entry_point(record, entry_point, only, disabled)
-            except _PluginBroke:
-                continue
         for name in sorted((only or set()) - {record.name for record in self._records}):
             logger.warning("%s names %r, but no installed plugin has that entry-point name", ONLY_ENV, name)
 
@@ -291,7 +294,7 @@ class PluginManager:
         if holder is not None:
             raise self._break(
                 record,
-                f"its name {record.name!r} is already taken by plugin {holder.label()}; uninstall one of them",
+                f"its name {record.name!r} is taken by plugin {holder.label()}; uninstall one of them",
             )
         if (only is not None and record.name not in only) or record.name in disabled:
             record.status = "disabled"
@@ -332,8 +335,8 @@ class PluginManager:
                 return True
             raise self._break(
                 record,
-                f"it requires {CORE_DISTRIBUTION}{requirement.specifier} but {CORE_DISTRIBUTION} {CORE_VERSION} "
-                f"is installed, so it was not imported; install a matching pair: "
+                f"it requires {CORE_DISTRIBUTION}{requirement.specifier} but {CORE_DISTRIBUTION} "
+                f"{CORE_VERSION} is installed, so it was not imported; install a matching pair: "
                 f'pip install -U "{record.distribution}" (a release that supports {CORE_VERSION}) '
                 f'or pip install -U "{CORE_DISTRIBUTION}{requirement.specifier}"',
             )
@@ -350,7 +353,7 @@ class PluginManager:
         try:
             self._pm.check_pending()
             self._refuse_wrappers(record)
-            claims = {
+            claims: dict[str, tuple[Any, ...]] = {
                 kind: self._ask(record, hook_name, _records_of(spec_type))
                 for kind, (hook_name, spec_type) in _REGISTRATIONS.items()
             }
@@ -362,7 +365,7 @@ class PluginManager:
             return
         for kind, specs in claims.items():
             for spec in specs:
-                self._claims[kind][spec.name] = (spec, record.name)
+                self._claims[kind][spec.name] = (spec, record)
         record.registers = {
             _registers_key(kind): tuple(spec.name for spec in specs) for kind, specs in claims.items()
         }
@@ -399,7 +402,7 @@ class PluginManager:
                 if taken is not None:
                     raise self._break(
                         record,
-                        f"it registers the {kind} {name!r}, already registered by plugin {taken[1]!r}; "
+                        f"it registers the {kind} {name!r}, already registered by plugin {taken[1].label()}; "
                         f"uninstall one of the two, or skip this one with {DISABLE_ENV}={record.name}",
                     )
 
@@ -436,7 +439,7 @@ class PluginManager:
         record.cause = cause
         record.registers = {}
         for claims in self._claims.values():
-            for name in [name for name, (_spec, owner) in claims.items() if owner == record.name]:
+            for name in [name for name, (_spec, owner) in claims.items() if owner is record]:
                 del claims[name]
         if record.plugin is not None and self._pm.get_plugin(record.name) is record.plugin:
             self._pm.unregister(name=record.name)
@@ -481,7 +484,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _fix_for(record: _PluginRecord) -> str:
-    if record.name == BUILTIN_NAME:
+    if record.distribution == CORE_DISTRIBUTION:
         return f'; reinstall the core: pip install --force-reinstall "{CORE_DISTRIBUTION}"'
     if record.distribution is None:
         return ""

@@ -93,7 +93,11 @@ class Preprocessor:
             input_h = _round_to_multiple(height * factor, spec.size_multiple)
             input_w = _round_to_multiple(width * factor, spec.size_multiple)
             return ImageTransform(
-                (height, width), (input_h, input_w), (input_h, input_w), (0, 0), (input_w / width, input_h / height)
+                (height, width),
+                (input_h, input_w),
+                (input_h, input_w),
+                (0, 0),
+                (input_w / width, input_h / height),
             )
         if spec.resize == "stretch":
             return ImageTransform(
@@ -101,21 +105,21 @@ class Preprocessor:
             )
         if spec.resize == "letterbox":
             gain = min(size_h / height, size_w / width)
-            resized_h, resized_w = int(round(height * gain)), int(round(width * gain))
+            resized_h, resized_w = round(height * gain), round(width * gain)
             # Ultralytics' split of an odd padding: the extra pixel goes to the bottom/right.
-            top = int(round((size_h - resized_h) / 2 - 0.1))
-            left = int(round((size_w - resized_w) / 2 - 0.1))
+            top = round((size_h - resized_h) / 2 - 0.1)
+            left = round((size_w - resized_w) / 2 - 0.1)
             return ImageTransform(
                 (height, width), (size_h, size_w), (resized_h, resized_w), (left, top), (gain, gain)
             )
         # shorter-side-center-crop, with torchvision's rounding (Resize(int) then CenterCrop).
-        shorter = spec.crop_resize or int(round(min(size_h, size_w) * 256 / 224))
+        shorter = spec.crop_resize or round(min(size_h, size_w) * 256 / 224)
         if height <= width:
             resized_h, resized_w = shorter, int(shorter * width / height)
         else:
             resized_h, resized_w = int(shorter * height / width), shorter
-        top = int(round((resized_h - size_h) / 2))
-        left = int(round((resized_w - size_w) / 2))
+        top = round((resized_h - size_h) / 2)
+        left = round((resized_w - size_w) / 2)
         return ImageTransform(
             (height, width),
             (size_h, size_w),
@@ -148,7 +152,7 @@ class Preprocessor:
         nchw = self.spec.layout == "nchw"
         shape = (batch, 3, input_h, input_w) if nchw else (batch, input_h, input_w, 3)
         tensor = self._buffer("tensor", shape, self.dtype)
-        for index, (image, transform) in enumerate(zip(images, transforms)):
+        for index, (image, transform) in enumerate(zip(images, transforms, strict=True)):
             if nchw:
                 self._fill_planes(image, transform, tensor[index])
             else:
@@ -167,7 +171,9 @@ class Preprocessor:
             self._apply_lut(planes[channel], self._luts[channel], out[channel])
 
     def _fill_interleaved(self, image: np.ndarray, transform: ImageTransform, out: np.ndarray) -> None:
-        canvas = out if self.dtype == np.uint8 else self._buffer("canvas", (*transform.input_size, 3), np.uint8)
+        canvas = (
+            out if self.dtype == np.uint8 else self._buffer("canvas", (*transform.input_size, 3), np.uint8)
+        )
         self._place(image, transform, canvas)
         if self.spec.color == "bgr":
             cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR, dst=canvas)
@@ -220,7 +226,7 @@ class Preprocessor:
 
 def _round_to_multiple(value: float, multiple: int) -> int:
     """Nearest multiple (halves round up), at least one multiple."""
-    return max(multiple, int(math.floor(value / multiple + 0.5)) * multiple)
+    return max(multiple, math.floor(value / multiple + 0.5) * multiple)
 
 
 def _channel_luts(spec: InputSpec) -> np.ndarray:

@@ -20,7 +20,7 @@ def manager_with(*plugins: object, names: Sequence[str] | None = None, strict: b
     if names is None:
         names = [getattr(plugin, "__name__", type(plugin).__name__) for plugin in plugins]
     elif len(names) != len(plugins):
-        raise InputError(f"manager_with got {len(plugins)} plugins but {len(names)} names; give one name each")
+        raise InputError(f"manager_with got {len(plugins)} plugins but {len(names)} names; give one each")
     if len(set(names)) != len(names):
         raise InputError(f"manager_with got the plugin names {list(names)}; each plugin needs its own name")
     return PluginManager(strict=strict, entry_points=False, plugins=dict(zip(names, plugins, strict=True)))

@@ -11,15 +11,15 @@ Field numbers are those of ``onnx/onnx.proto`` (stable since IR version 3).
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-
 from modelrt.backend import TensorInfo
 
-__all__ = ["OnnxFormatError", "OnnxHeader", "external_data_locations", "read_header"]
+__all__ = ["ELEMENT_TYPES", "OnnxFormatError", "OnnxHeader", "external_data_locations", "read_header"]
 
 # Wire types of the protobuf encoding.
 _VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
@@ -96,10 +96,7 @@ def read_header(path: Path) -> OnnxHeader:
         inputs: list[TensorInfo] = []
         outputs: list[TensorInfo] = []
         initializer_names: set[str] = set()
-        for field, wire, value in _fields(buffer, 0, len(buffer)):
-            if wire != _LENGTH_DELIMITED:
-                continue
-            start, end = value
+        for field, start, end in _length_fields(buffer, 0, len(buffer)):
             if field == _MODEL_METADATA:
                 key, text = _string_entry(buffer, start, end)
                 metadata[key] = text
@@ -114,44 +111,37 @@ def external_data_locations(path: Path) -> tuple[str, ...]:
     """Every external-data ``location`` any tensor of the model refers to, in file order, de-duplicated.
 
     Covers initializers, sparse initializers, tensor attributes of nodes, subgraphs at any depth,
-    functions and training graphs. Files without the bytes ``location`` anywhere are answered from
-    one ``find`` over the mapping, without walking the graph.
+    functions and training graphs. A file without the bytes ``location`` anywhere is answered by one
+    ``find`` over the mapping, without walking the graph.
     """
     with _mapped(path) as buffer:
         if buffer.find(_LOCATION_KEY) < 0:
             return ()
         found: dict[str, None] = {}
-        for field, wire, value in _fields(buffer, 0, len(buffer)):
-            if wire != _LENGTH_DELIMITED:
-                continue
-            start, end = value
+        for field, start, end in _length_fields(buffer, 0, len(buffer)):
             if field == _MODEL_GRAPH:
                 _graph_locations(buffer, start, end, found, depth=0)
             elif field == _MODEL_FUNCTIONS:
-                _nodes_locations(buffer, start, end, _FUNCTION_NODE, found, depth=0)
+                _function_locations(buffer, start, end, found)
             elif field == _MODEL_TRAINING_INFO:
-                for sub_field, sub_wire, (sub_start, sub_end) in _length_fields(buffer, start, end):
-                    if sub_field in _TRAINING_GRAPHS and sub_wire == _LENGTH_DELIMITED:
-                        _graph_locations(buffer, sub_start, sub_end, found, depth=0)
+                for part, part_start, part_end in _length_fields(buffer, start, end):
+                    if part in _TRAINING_GRAPHS:
+                        _graph_locations(buffer, part_start, part_end, found, depth=0)
         return tuple(found)
 
 
-class _mapped:
-    """A read-only memory map of a whole file, as a context manager."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-
-    def __enter__(self) -> mmap.mmap:
-        with self._path.open("rb") as handle:
-            try:
-                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # mmap refuses empty files
-                raise OnnxFormatError("the file is empty") from None
-        return self._map
-
-    def __exit__(self, *_: object) -> None:
-        self._map.close()
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[mmap.mmap]:
+    """A read-only memory map of the whole file: weights are skipped, never copied."""
+    with path.open("rb") as handle:
+        try:
+            buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # mmap refuses empty files
+            raise OnnxFormatError("the file is empty") from None
+    try:
+        yield buffer
+    finally:
+        buffer.close()
 
 
 def _varint(buffer: mmap.mmap, position: int, end: int) -> tuple[int, int]:
@@ -168,8 +158,12 @@ def _varint(buffer: mmap.mmap, position: int, end: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, object]]:
-    """(field number, wire type, value) of one message; length-delimited values are (start, end)."""
+def _fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """The fields of one message as (number, wire type, a, b).
+
+    A varint's value is ``a``; a length-delimited field's bytes are ``buffer[a:b]``. Fixed-width
+    fields (floats) are skipped: nothing here needs them.
+    """
     position = start
     while position < end:
         key, position = _varint(buffer, position, end)
@@ -178,25 +172,26 @@ def _fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int,
             raise OnnxFormatError(f"field number 0 at byte {position}")
         if wire == _VARINT:
             value, position = _varint(buffer, position, end)
-            yield field, wire, value
+            yield field, wire, value, 0
         elif wire == _LENGTH_DELIMITED:
             length, position = _varint(buffer, position, end)
             if position + length > end:
                 raise OnnxFormatError(f"field {field} runs past the end of its message (truncated file?)")
-            yield field, wire, (position, position + length)
+            yield field, wire, position, position + length
             position += length
         elif wire in (_FIXED64, _FIXED32):
             position += 8 if wire == _FIXED64 else 4
             if position > end:
                 raise OnnxFormatError(f"field {field} runs past the end of its message (truncated file?)")
         else:
-            raise OnnxFormatError(f"unsupported wire type {wire} for field {field}")
+            raise OnnxFormatError(f"unsupported wire type {wire} for field {field} at byte {position}")
 
 
-def _length_fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, tuple[int, int]]]:
-    for field, wire, value in _fields(buffer, start, end):
+def _length_fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(number, start, end) of the length-delimited fields of one message (strings, sub-messages)."""
+    for field, wire, first, second in _fields(buffer, start, end):
         if wire == _LENGTH_DELIMITED:
-            yield field, wire, value  # type: ignore[misc]
+            yield field, first, second
 
 
 def _text(buffer: mmap.mmap, start: int, end: int) -> str:
@@ -205,7 +200,7 @@ def _text(buffer: mmap.mmap, start: int, end: int) -> str:
 
 def _string_entry(buffer: mmap.mmap, start: int, end: int) -> tuple[str, str]:
     key = value = ""
-    for field, _, (part_start, part_end) in _length_fields(buffer, start, end):
+    for field, part_start, part_end in _length_fields(buffer, start, end):
         if field == _ENTRY_KEY:
             key = _text(buffer, part_start, part_end)
         elif field == _ENTRY_VALUE:
@@ -221,13 +216,13 @@ def _read_graph_signature(
     outputs: list[TensorInfo],
     initializer_names: set[str],
 ) -> None:
-    for field, _, (part_start, part_end) in _length_fields(buffer, start, end):
+    for field, part_start, part_end in _length_fields(buffer, start, end):
         if field == _GRAPH_INPUT:
             inputs.append(_value_info(buffer, part_start, part_end))
         elif field == _GRAPH_OUTPUT:
             outputs.append(_value_info(buffer, part_start, part_end))
         elif field == _GRAPH_INITIALIZER:
-            for tensor_field, _, (name_start, name_end) in _length_fields(buffer, part_start, part_end):
+            for tensor_field, name_start, name_end in _length_fields(buffer, part_start, part_end):
                 if tensor_field == _TENSOR_NAME:
                     initializer_names.add(_text(buffer, name_start, name_end))
 
@@ -236,11 +231,11 @@ def _value_info(buffer: mmap.mmap, start: int, end: int) -> TensorInfo:
     name = ""
     dtype = "unknown"
     shape: tuple[int | str | None, ...] = ()
-    for field, _, (part_start, part_end) in _length_fields(buffer, start, end):
+    for field, part_start, part_end in _length_fields(buffer, start, end):
         if field == _VALUE_NAME:
             name = _text(buffer, part_start, part_end)
         elif field == _VALUE_TYPE:
-            for type_field, _, (tensor_start, tensor_end) in _length_fields(buffer, part_start, part_end):
+            for type_field, tensor_start, tensor_end in _length_fields(buffer, part_start, part_end):
                 if type_field == _TYPE_TENSOR:
                     dtype, shape = _tensor_type(buffer, tensor_start, tensor_end)
     return TensorInfo(name=name, shape=shape, dtype=dtype)
@@ -249,29 +244,30 @@ def _value_info(buffer: mmap.mmap, start: int, end: int) -> TensorInfo:
 def _tensor_type(buffer: mmap.mmap, start: int, end: int) -> tuple[str, tuple[int | str | None, ...]]:
     dtype = "unknown"
     dims: list[int | str | None] = []
-    for field, wire, value in _fields(buffer, start, end):
+    for field, wire, first, second in _fields(buffer, start, end):
         if field == _TENSOR_TYPE_ELEM and wire == _VARINT:
-            dtype = ELEMENT_TYPES.get(value, f"onnx-type-{value}")  # type: ignore[call-overload]
+            dtype = ELEMENT_TYPES.get(first, f"onnx-type-{first}")
         elif field == _TENSOR_TYPE_SHAPE and wire == _LENGTH_DELIMITED:
-            for dim_field, _, (dim_start, dim_end) in _length_fields(buffer, *value):  # type: ignore[misc]
+            for dim_field, dim_start, dim_end in _length_fields(buffer, first, second):
                 if dim_field == _SHAPE_DIM:
                     dims.append(_dimension(buffer, dim_start, dim_end))
     return dtype, tuple(dims)
 
 
 def _dimension(buffer: mmap.mmap, start: int, end: int) -> int | str | None:
-    for field, wire, value in _fields(buffer, start, end):
+    """A dimension is a number, a symbolic name, or (neither set) unknown."""
+    for field, wire, first, second in _fields(buffer, start, end):
         if field == _DIM_VALUE and wire == _VARINT:
-            return value  # type: ignore[return-value]
+            return first
         if field == _DIM_PARAM and wire == _LENGTH_DELIMITED:
-            return _text(buffer, *value)  # type: ignore[misc]
+            return _text(buffer, first, second)
     return None
 
 
 def _graph_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None], depth: int) -> None:
     if depth > _MAX_GRAPH_DEPTH:
         raise OnnxFormatError(f"subgraphs nested deeper than {_MAX_GRAPH_DEPTH} levels")
-    for field, _, (part_start, part_end) in _length_fields(buffer, start, end):
+    for field, part_start, part_end in _length_fields(buffer, start, end):
         if field == _GRAPH_INITIALIZER:
             _tensor_locations(buffer, part_start, part_end, found)
         elif field == _GRAPH_SPARSE_INITIALIZER:
@@ -280,19 +276,17 @@ def _graph_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, N
             _node_locations(buffer, part_start, part_end, found, depth)
 
 
-def _nodes_locations(
-    buffer: mmap.mmap, start: int, end: int, node_field: int, found: dict[str, None], depth: int
-) -> None:
-    for field, _, (part_start, part_end) in _length_fields(buffer, start, end):
-        if field == node_field:
-            _node_locations(buffer, part_start, part_end, found, depth)
+def _function_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None]) -> None:
+    for field, part_start, part_end in _length_fields(buffer, start, end):
+        if field == _FUNCTION_NODE:
+            _node_locations(buffer, part_start, part_end, found, depth=0)
 
 
 def _node_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None], depth: int) -> None:
-    for field, _, (attr_start, attr_end) in _length_fields(buffer, start, end):
+    for field, attr_start, attr_end in _length_fields(buffer, start, end):
         if field != _NODE_ATTRIBUTE:
             continue
-        for attr_field, _, (part_start, part_end) in _length_fields(buffer, attr_start, attr_end):
+        for attr_field, part_start, part_end in _length_fields(buffer, attr_start, attr_end):
             if attr_field in _ATTR_TENSORS:
                 _tensor_locations(buffer, part_start, part_end, found)
             elif attr_field in _ATTR_SPARSE_TENSORS:
@@ -302,13 +296,13 @@ def _node_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, No
 
 
 def _sparse_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None]) -> None:
-    for field, _, (part_start, part_end) in _length_fields(buffer, start, end):
+    for field, part_start, part_end in _length_fields(buffer, start, end):
         if field in _SPARSE_PARTS:
             _tensor_locations(buffer, part_start, part_end, found)
 
 
 def _tensor_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None]) -> None:
-    for field, _, (entry_start, entry_end) in _length_fields(buffer, start, end):
+    for field, entry_start, entry_end in _length_fields(buffer, start, end):
         if field == _TENSOR_EXTERNAL_DATA:
             key, value = _string_entry(buffer, entry_start, entry_end)
             if key == "location":

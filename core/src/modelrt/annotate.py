@@ -1,0 +1,90 @@
+"""Draw a prediction on a copy of its image (``modelrt predict --save``).
+
+Boxes, labels with confidence, polygons and keypoints for ``Detections``; the top label for a
+``Classification``. Line widths and text sizes follow the image size so results stay readable on
+both thumbnails and large photos. The image is RGB, so colours are RGB too.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from modelrt.errors import InputError
+from modelrt.results import Classification, Detections, Prediction
+
+__all__ = ["annotate"]
+
+# Distinct, saturated colours (RGB), cycled by class id.
+_PALETTE = (
+    (255, 56, 56),
+    (50, 205, 50),
+    (30, 144, 255),
+    (255, 178, 29),
+    (207, 36, 240),
+    (0, 212, 187),
+    (255, 112, 31),
+    (132, 56, 255),
+    (146, 204, 23),
+    (255, 55, 199),
+)
+_TEXT_COLOUR = (255, 255, 255)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+# Keypoints scored below this are not drawn (they are guesses for occluded points).
+_VISIBLE_KEYPOINT = 0.5
+
+
+def annotate(image: np.ndarray, prediction: Prediction) -> np.ndarray:
+    """A new RGB uint8 image: ``image`` with ``prediction`` drawn on it."""
+    canvas = np.array(image, dtype=np.uint8, copy=True, order="C")
+    if canvas.ndim != 3 or canvas.shape[2] != 3:
+        raise InputError(f"annotate needs an RGB image of shape HxWx3, got shape {canvas.shape}")
+    line = max(1, round(min(canvas.shape[:2]) / 300))
+    if isinstance(prediction, Detections):
+        _draw_detections(canvas, prediction, line)
+    elif isinstance(prediction, Classification):
+        label, probability = prediction.top(1)[0]
+        _draw_label(
+            canvas,
+            f"{label} {probability:.2f}",
+            (line, line),
+            _PALETTE[prediction.class_id % len(_PALETTE)],
+            line,
+        )
+    else:
+        raise InputError(
+            f"annotate can draw Detections and Classification results, not {type(prediction).__name__}"
+        )
+    return canvas
+
+
+def _draw_detections(canvas: np.ndarray, detections: Detections, line: int) -> None:
+    names = detections.class_names
+    for index in range(len(detections)):
+        colour = _PALETTE[int(detections.class_id[index]) % len(_PALETTE)]
+        x1, y1, x2, y2 = (round(v) for v in detections.xyxy[index].tolist())
+        if detections.polygons is not None:
+            outline = np.round(detections.polygons[index]).astype(np.int32)
+            cv2.polylines(
+                canvas, [outline], isClosed=True, color=colour, thickness=line, lineType=cv2.LINE_AA
+            )
+        else:
+            cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness=line, lineType=cv2.LINE_AA)
+        if detections.keypoints is not None:
+            for x, y, score in detections.keypoints[index].tolist():
+                if score >= _VISIBLE_KEYPOINT:
+                    cv2.circle(canvas, (round(x), round(y)), line + 2, colour, -1, cv2.LINE_AA)
+        _draw_label(canvas, f"{names[index]} {detections.confidence[index]:.2f}", (x1, y1), colour, line)
+
+
+def _draw_label(
+    canvas: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, ...], line: int
+) -> None:
+    """``text`` on a filled background just above ``corner`` (or below it at the image's top edge)."""
+    scale = 0.4 * line
+    thickness = max(1, line // 2)
+    (width, height), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
+    x, y = corner
+    top = y - height - baseline if y - height - baseline >= 0 else y
+    cv2.rectangle(canvas, (x, top), (x + width, top + height + baseline), colour, thickness=-1)
+    cv2.putText(canvas, text, (x, top + height), _FONT, scale, _TEXT_COLOUR, thickness, cv2.LINE_AA)

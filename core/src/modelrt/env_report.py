@@ -1,0 +1,247 @@
+"""The report behind ``modelrt env``: the host, the matrix verdicts, the plugins, and one install command.
+
+Like ``hf env``, it is data first (``build_report``), with a JSON form for tools and a text form
+for people to paste into an issue.
+
+JSON schema (``report_to_dict``), version 1; keys are only ever added within a version::
+
+    {
+      "schema": 1,
+      "environment": {...},          # Environment.to_dict(): system, distribution, architecture,
+                                     # cpu_*, memory_bytes, python_*, container, runtimes, nvidia_*,
+                                     # jetson_hint, host_root, facts, unknown
+      "findings": [                  # one per verdict, in the order the plugins gave them
+        {"row": str, "status": str, "severity": "info" | "warning" | "error",
+         "message": str, "fix": str | null, "install": [str, ...],
+         "matrix_row": {"id": str, "platform": str, "os": str, "install": str,
+                        "status": str, "note": str} | null}      # null: a row outside the matrix
+      ],
+      "plugins": [{"name": ..., "distribution": ..., "version": ..., "status": ...,
+                   "error": ..., "registers": ...}, ...],        # as the plugin manager lists them
+      "install_command": str | null  # pip install "a" "b": every finding's install entries, merged
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import cattrs
+
+from modelrt.environment import Environment
+from modelrt.hardware_matrix import find_row
+from modelrt.specs import Finding, Severity
+
+__all__ = [
+    "REPORT_SCHEMA",
+    "EnvironmentReport",
+    "build_report",
+    "merged_install_command",
+    "render_report",
+    "report_to_dict",
+]
+
+#: Version of the JSON form of the report.
+REPORT_SCHEMA = 1
+
+_WIDTH = 100
+_LABEL_WIDTH = 12
+_SEVERITY_MARKERS = {Severity.INFO: "[info]", Severity.WARNING: "[warn]", Severity.ERROR: "[error]"}
+_CLOSING_LINE = "Copy and paste this into your issue."
+
+
+def _finding_tuple(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(findings)
+
+
+def _plain_plugins(plugins: Iterable[Mapping[str, object]]) -> tuple[dict[str, object], ...]:
+    """JSON-typed copies, so the report serialises whatever the plugin listing held."""
+    return tuple(json.loads(json.dumps(dict(plugin), default=str)) for plugin in plugins)
+
+
+@attrs.frozen
+class EnvironmentReport:
+    """What ``modelrt env`` shows: the environment, every Finding, every plugin, one install command.
+
+    ``plugins`` are the plugin manager's listing as plain dicts (``name``, ``distribution``,
+    ``version``, ``status``, ``error``, ``registers``).
+    """
+
+    environment: Environment
+    findings: tuple[Finding, ...] = attrs.field(converter=_finding_tuple)
+    plugins: tuple[dict[str, object], ...] = attrs.field(converter=_plain_plugins, hash=False)
+    install_command: str | None = None
+
+
+def merged_install_command(findings: Iterable[Finding]) -> str | None:
+    """``pip install "a" "b"`` from every finding's ``install`` entries, de-duplicated, order kept."""
+    requirements = list(dict.fromkeys(requirement for finding in findings for requirement in finding.install))
+    if not requirements:
+        return None
+    return "pip install " + " ".join(f'"{requirement}"' for requirement in requirements)
+
+
+def build_report(
+    env: Environment, findings: Iterable[Finding], plugins: Iterable[Mapping[str, object]] = ()
+) -> EnvironmentReport:
+    """Collect the report; the install command merges all findings' ``install`` entries."""
+    findings = tuple(findings)
+    return EnvironmentReport(
+        environment=env,
+        findings=findings,
+        plugins=tuple(plugins),
+        install_command=merged_install_command(findings),
+    )
+
+
+_CONVERTER = cattrs.Converter()
+
+
+def report_to_dict(report: EnvironmentReport) -> dict[str, Any]:
+    """The report as JSON-ready data in the schema documented in this module."""
+    return {
+        "schema": REPORT_SCHEMA,
+        "environment": report.environment.to_dict(),
+        "findings": [_finding_to_dict(finding) for finding in report.findings],
+        "plugins": [dict(plugin) for plugin in report.plugins],
+        "install_command": report.install_command,
+    }
+
+
+def _finding_to_dict(finding: Finding) -> dict[str, Any]:
+    row = find_row(finding.row)
+    data: dict[str, Any] = _CONVERTER.unstructure(finding)
+    data["matrix_row"] = _CONVERTER.unstructure(row) if row is not None else None
+    return data
+
+
+# ---------------------------------------------------------------------------------------------- text
+
+
+def render_report(report: EnvironmentReport) -> str:
+    """Human-readable text for a terminal, ending with the line that asks to paste it into an issue."""
+    sections = [
+        _host_section(report.environment),
+        _findings_section(report.findings),
+        _plugins_section(report.plugins),
+        _install_section(report.install_command),
+    ]
+    return "\n\n".join(sections) + f"\n\n{_CLOSING_LINE}\n"
+
+
+def _host_section(env: Environment) -> str:
+    lines = ["modelrt environment"]
+    if env.host_root is not None:
+        lines.append(
+            _field("Host root", f"{env.host_root} (a fake root: the facts below come from its files)")
+        )
+    lines.append(_field("System", _system_words(env)))
+    lines.append(_field("CPU", _cpu_words(env)))
+    lines.append(_field("Memory", _memory_words(env.memory_bytes)))
+    lines.append(_field("Python", f"{env.python_implementation or '?'} {env.python_version or '?'}"))
+    lines.append(_field("Container", env.container or "unknown"))
+    runtimes = ", ".join(f"{name} {version}" for name, version in env.runtimes.items())
+    lines.append(_field("Runtimes", runtimes or "none installed"))
+    if env.has_nvidia_gpu:
+        driver = f"driver {env.nvidia_driver_version or 'version unknown'}"
+        lines.append(_field("NVIDIA", f"{driver} ({', '.join(env.nvidia_evidence)})"))
+    if env.jetson_hint is not None:
+        lines.append(_field("Jetson", env.jetson_hint))
+    for plugin_name, facts in env.facts.items():
+        pairs = ", ".join(f"{key}={json.dumps(value)}" for key, value in facts.items())
+        lines.append(_field("Facts", f"{plugin_name}: {pairs or 'none'}"))
+    for fact, reason in env.unknown.items():
+        lines.append(_field("Unknown", f"{fact}: {reason}"))
+    return "\n".join(lines)
+
+
+def _system_words(env: Environment) -> str:
+    parts = [env.system or "unknown OS", env.architecture or "unknown architecture"]
+    if env.distribution_name or env.distribution:
+        parts.append(env.distribution_name or f"{env.distribution} {env.distribution_version or ''}".strip())
+    if env.os_version:
+        parts.append(f"version {env.os_version}")
+    if env.kernel_release and env.kernel_release != env.os_version:  # Windows reports its version twice
+        parts.append(f"kernel {env.kernel_release}")
+    return ", ".join(parts)
+
+
+def _cpu_words(env: Environment) -> str:
+    cores = f"{env.cpu_count} usable cores" if env.cpu_count is not None else "usable cores unknown"
+    return f"{env.cpu_model or 'model unknown'}, {cores}"
+
+
+def _memory_words(memory_bytes: int | None) -> str:
+    return f"{memory_bytes / 1024**3:.1f} GiB" if memory_bytes is not None else "unknown"
+
+
+def _findings_section(findings: tuple[Finding, ...]) -> str:
+    lines = ["Compatibility"]
+    if not findings:
+        lines.append("  no plugin judged this host")
+    for finding in findings:
+        marker = _SEVERITY_MARKERS[finding.severity]
+        row = find_row(finding.row)
+        where = f"{row.platform} | {row.os} | {row.install}" if row is not None else "outside the matrix"
+        lines.append(f"  {marker:<8}{finding.row} ({where}): {finding.status.value}")
+        lines.append(_wrapped(finding.message))
+        if finding.fix:
+            lines.append(_wrapped(f"fix: {finding.fix}"))
+    return "\n".join(lines)
+
+
+def _plugins_section(plugins: tuple[dict[str, object], ...]) -> str:
+    lines = ["Plugins"]
+    if not plugins:
+        lines.append("  none found")
+    columns = [
+        (
+            str(plugin.get("name", "?")),
+            " ".join(str(plugin[key]) for key in ("distribution", "version") if plugin.get(key)) or "-",
+        )
+        for plugin in plugins
+    ]
+    name_width = max((len(name) for name, _ in columns), default=0) + 2
+    distribution_width = max((len(distribution) for _, distribution in columns), default=0) + 2
+    for plugin, (name, distribution) in zip(plugins, columns, strict=True):
+        status = plugin.get("status", "?")
+        lines.append(f"  {name:<{name_width}}{distribution:<{distribution_width}}{status}")
+        registers = _registers_words(plugin.get("registers"))
+        if registers:
+            lines.append(_wrapped(f"registers: {registers}"))
+        if plugin.get("error"):
+            lines.append(_wrapped(f"error: {plugin['error']}"))
+    return "\n".join(lines)
+
+
+def _registers_words(registers: object) -> str:
+    """Whatever shape the listing uses: ``{"backends": [...]}``, a list of names, or text."""
+    if isinstance(registers, Mapping):
+        return "; ".join(f"{kind}: {_registers_words(names)}" for kind, names in registers.items() if names)
+    if isinstance(registers, list | tuple):
+        return ", ".join(str(name) for name in registers)
+    return str(registers) if registers else ""
+
+
+def _install_section(install_command: str | None) -> str:
+    return "Install what this host needs\n" + f"  {install_command or 'nothing to install'}"
+
+
+def _field(label: str, value: str) -> str:
+    return _wrapped(value, initial_indent=f"  {label:<{_LABEL_WIDTH}} ", indent=" " * (_LABEL_WIDTH + 3))
+
+
+def _wrapped(text: str, initial_indent: str | None = None, indent: str = " " * 10) -> str:
+    # Commands in fixes and paths must stay copyable: never split a word or a requirement at its hyphen.
+    return textwrap.fill(
+        text,
+        width=_WIDTH,
+        initial_indent=indent if initial_indent is None else initial_indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

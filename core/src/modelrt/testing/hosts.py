@@ -1,0 +1,519 @@
+"""Fake host roots: directories laid out like the machines of the compatibility matrix.
+
+Probing reads a machine only through ``modelrt.host.Host``, so a fake root written here is probed
+exactly like the machine it imitates, on any CI runner. The file contents are those of real systems
+(``/etc/os-release`` of Ubuntu, Debian and Fedora releases, ``/proc/cpuinfo`` of x86-64, Neoverse and
+Jetson Orin CPUs, ``/proc/meminfo``, cgroup lines of Docker, Podman and Kubernetes, the NVIDIA driver's
+``/proc/driver/nvidia/version``, a Jetson's ``/etc/nv_tegra_release`` and device tree).
+
+``make_*_host`` writes a whole machine and returns a ``Host`` over it; each ``write_*`` function
+writes one part, so tests and plugins can compose other machines (the jetson plugin adds its
+libraries to a ``make_jetson_host`` root, a test adds a cgroup quota to a Linux root)::
+
+    host = make_linux_host(tmp_path, distro="ubuntu", version="24.04", nvidia_driver="550.54.14")
+    write_cpu_quota(tmp_path, 1.5)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from modelrt.host import FAKE_HOST_FILE, Host
+
+__all__ = [
+    "DOCKER_CGROUP_V1",
+    "JETSON_AGX_ORIN_COMPATIBLE",
+    "JETSON_AGX_ORIN_MODEL",
+    "JETSON_R36_TEGRA_RELEASE",
+    "KUBERNETES_CGROUP_V1",
+    "PODMAN_CGROUP_V1",
+    "make_jetson_host",
+    "make_linux_host",
+    "make_macos_host",
+    "make_windows_host",
+    "write_container_markers",
+    "write_cpu_quota",
+    "write_cpuinfo",
+    "write_file",
+    "write_host_file",
+    "write_jetson_files",
+    "write_kernel_release",
+    "write_meminfo",
+    "write_nvidia_driver",
+    "write_os_release",
+]
+
+# --------------------------------------------------------------------------------------- os-release
+
+_OS_RELEASES = {
+    ("ubuntu", "20.04"): """\
+NAME="Ubuntu"
+VERSION="20.04.6 LTS (Focal Fossa)"
+ID=ubuntu
+ID_LIKE=debian
+PRETTY_NAME="Ubuntu 20.04.6 LTS"
+VERSION_ID="20.04"
+HOME_URL="https://www.ubuntu.com/"
+SUPPORT_URL="https://help.ubuntu.com/"
+BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
+PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
+VERSION_CODENAME=focal
+UBUNTU_CODENAME=focal
+""",
+    ("ubuntu", "22.04"): """\
+PRETTY_NAME="Ubuntu 22.04.4 LTS"
+NAME="Ubuntu"
+VERSION_ID="22.04"
+VERSION="22.04.4 LTS (Jammy Jellyfish)"
+VERSION_CODENAME=jammy
+ID=ubuntu
+ID_LIKE=debian
+HOME_URL="https://www.ubuntu.com/"
+SUPPORT_URL="https://help.ubuntu.com/"
+BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
+PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
+UBUNTU_CODENAME=jammy
+""",
+    ("ubuntu", "24.04"): """\
+PRETTY_NAME="Ubuntu 24.04.1 LTS"
+NAME="Ubuntu"
+VERSION_ID="24.04"
+VERSION="24.04.1 LTS (Noble Numbat)"
+VERSION_CODENAME=noble
+ID=ubuntu
+ID_LIKE=debian
+HOME_URL="https://www.ubuntu.com/"
+SUPPORT_URL="https://help.ubuntu.com/"
+BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
+PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
+UBUNTU_CODENAME=noble
+LOGO=ubuntu-logo
+""",
+    ("debian", "12"): """\
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+HOME_URL="https://www.debian.org/"
+SUPPORT_URL="https://www.debian.org/support"
+BUG_REPORT_URL="https://bugs.debian.org/"
+""",
+    ("fedora", "40"): """\
+NAME="Fedora Linux"
+VERSION="40 (Workstation Edition)"
+ID=fedora
+VERSION_ID=40
+VERSION_CODENAME=""
+PLATFORM_ID="platform:f40"
+PRETTY_NAME="Fedora Linux 40 (Workstation Edition)"
+ANSI_COLOR="0;38;2;60;110;180"
+LOGO=fedora-logo-icon
+CPE_NAME="cpe:/o:fedoraproject:fedora:40"
+DEFAULT_HOSTNAME="fedora"
+HOME_URL="https://fedoraproject.org/"
+DOCUMENTATION_URL="https://docs.fedoraproject.org/en-US/fedora/f40/system-administrators-guide/"
+SUPPORT_URL="https://ask.fedoraproject.org/"
+BUG_REPORT_URL="https://bugzilla.redhat.com/"
+REDHAT_BUGZILLA_PRODUCT="Fedora"
+REDHAT_BUGZILLA_PRODUCT_VERSION=40
+REDHAT_SUPPORT_PRODUCT="Fedora"
+REDHAT_SUPPORT_PRODUCT_VERSION=40
+SUPPORT_END=2025-05-13
+VARIANT="Workstation Edition"
+VARIANT_ID=workstation
+""",
+}
+
+#: Kernel releases these distributions ship (x86-64 spelling; see ``_default_kernel_release``).
+_KERNELS = {
+    ("ubuntu", "18.04"): "4.15.0-213-generic",
+    ("ubuntu", "20.04"): "5.4.0-193-generic",
+    ("ubuntu", "22.04"): "5.15.0-119-generic",
+    ("ubuntu", "24.04"): "6.8.0-45-generic",
+    ("debian", "12"): "6.1.0-25-{debian_arch}",
+    ("fedora", "40"): "6.10.6-200.fc40.{machine}",
+}
+
+# ------------------------------------------------------------------------------------------ cpuinfo
+
+_X86_64_CPUINFO_BLOCK = """\
+processor\t: {index}
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: {model}
+stepping\t: 1
+microcode\t: 0x1000065
+cpu MHz\t\t: 2596.126
+cache size\t: 1024 KB
+physical id\t: 0
+siblings\t: {cores}
+core id\t\t: {index}
+cpu cores\t: {cores}
+apicid\t\t: {index}
+initial apicid\t: {index}
+fpu\t\t: yes
+fpu_exception\t: yes
+cpuid level\t: 28
+wp\t\t: yes
+flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse \
+sse2 ht syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm constant_tsc rep_good nopl xtopology nonstop_tsc cpuid \
+extd_apicid tsc_known_freq pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt \
+tsc_deadline_timer aes xsave avx f16c rdrand hypervisor lahf_lm cmp_legacy cr8_legacy abm sse4a misalignsse \
+3dnowprefetch osvw topoext vmmcall fsgsbase tsc_adjust bmi1 avx2 smep bmi2 erms invpcid avx512f avx512dq \
+rdseed adx smap avx512ifma clflushopt clwb avx512cd sha_ni avx512bw avx512vl xsaveopt xsavec xgetbv1 xsaves \
+avx512_bf16 clzero xsaveerptr arat avx512vbmi umip avx512_vbmi2 gfni vaes vpclmulqdq avx512_vnni \
+avx512_bitalg avx512_vpopcntdq rdpid fsrm
+bugs\t\t: sysret_ss_attrs null_seg spectre_v1 spectre_v2 spec_store_bypass srso spectre_v2_user
+bogomips\t: 5192.25
+TLB size\t: 3584 4K pages
+clflush size\t: 64
+cache_alignment\t: 64
+address sizes\t: 48 bits physical, 48 bits virtual
+power management:
+
+"""
+
+#: 64-bit ARM cpuinfo has no model name: the core is named by implementer and part (0xd0c is
+#: Neoverse-N1, as in AWS Graviton2 and Ampere Altra; 0xd42 is the Jetson Orin's Cortex-A78AE).
+_AARCH64_CPUINFO_BLOCK = """\
+processor\t: {index}
+BogoMIPS\t: {bogomips}
+Features\t: {features}
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: {variant}
+CPU part\t: {part}
+CPU revision\t: 1
+
+"""
+_NEOVERSE_N1 = {
+    "part": "0xd0c",
+    "variant": "0x3",
+    "bogomips": "243.75",
+    "features": "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop "
+    "asimddp ssbs",
+}
+_ORIN_CORTEX_A78AE = {
+    "part": "0xd42",
+    "variant": "0x0",
+    "bogomips": "62.50",
+    "features": "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop "
+    "asimddp uscat ilrcpc flagm paca pacg",
+}
+
+_MEMINFO = """\
+MemTotal:       {total:>8} kB
+MemFree:        {free:>8} kB
+MemAvailable:   {available:>8} kB
+Buffers:          263248 kB
+Cached:          3753852 kB
+SwapCached:            0 kB
+Active:          2519536 kB
+Inactive:        3003216 kB
+SwapTotal:       2097148 kB
+SwapFree:        2097148 kB
+Dirty:               340 kB
+"""
+
+#: What ``sysctl machdep.cpu.brand_string`` says on an Apple Silicon and an Intel Mac.
+_MAC_CPU_BRANDS = {"arm64": "Apple M2", "x86_64": "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz"}
+
+# ------------------------------------------------------------------------------------------ cgroups
+
+_BARE_METAL_CGROUP_V2 = "0::/init.scope\n"
+#: Inside a container with its own cgroup namespace (cgroup v2), ``/proc/1/cgroup`` shows nothing.
+_CONTAINER_CGROUP_V2 = "0::/\n"
+#: ``/proc/1/cgroup`` of a Docker container on a cgroup v1 host.
+DOCKER_CGROUP_V1 = """\
+12:freezer:/docker/5c2b8f1d3c0e4a6b9f7d2e1a0c3b5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c
+11:memory:/docker/5c2b8f1d3c0e4a6b9f7d2e1a0c3b5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c
+10:cpu,cpuacct:/docker/5c2b8f1d3c0e4a6b9f7d2e1a0c3b5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c
+1:name=systemd:/docker/5c2b8f1d3c0e4a6b9f7d2e1a0c3b5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c
+0::/system.slice/containerd.service
+"""
+#: ``/proc/1/cgroup`` of a Kubernetes pod's container on a cgroup v1 node.
+KUBERNETES_CGROUP_V1 = """\
+12:memory:/kubepods/burstable/pod6a2f8c1e-3b4d-4e5f-8a9b-0c1d2e3f4a5b/8e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f
+11:cpu,cpuacct:/kubepods/burstable/pod6a2f8c1e-3b4d-4e5f-8a9b-0c1d2e3f4a5b/8e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f
+1:name=systemd:/kubepods/burstable/pod6a2f8c1e-3b4d-4e5f-8a9b-0c1d2e3f4a5b/8e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f
+0::/
+"""
+#: ``/proc/1/cgroup`` of a rootful Podman container on a cgroup v1 host.
+PODMAN_CGROUP_V1 = """\
+11:memory:/machine.slice/libpod-3f9a1c2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8.scope
+1:name=systemd:/machine.slice/libpod-3f9a1c2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8.scope
+0::/
+"""
+
+# -------------------------------------------------------------------------------------- NVIDIA, Jetson
+
+_NVIDIA_DRIVER_TEXT = """\
+NVRM version: NVIDIA UNIX x86_64 Kernel Module  {version}  Sun May 12 19:39:15 UTC 2024
+GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04)
+"""
+
+#: Line 1 of ``/etc/nv_tegra_release`` on JetPack 6.1 (L4T 36.4.0).
+JETSON_R36_TEGRA_RELEASE = (
+    "# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, "
+    "DATE: Fri Sep 13 04:36:44 UTC 2024"
+)
+_TEGRA_RELEASE_TAIL = """\
+# KERNEL_VARIANT: oot
+TARGET_USERSPACE_LIB_DIR=nvidia
+TARGET_USERSPACE_LIB_DIR_PATH=usr/lib/aarch64-linux-gnu/nvidia
+"""
+#: ``/proc/device-tree/compatible`` of an AGX Orin 64GB developer kit: carrier+module, module, SoC.
+JETSON_AGX_ORIN_COMPATIBLE = ("nvidia,p3737-0000+p3701-0005", "nvidia,p3701-0005", "nvidia,tegra234")
+JETSON_AGX_ORIN_MODEL = "NVIDIA Jetson AGX Orin Developer Kit"
+
+#: L4T major → (Ubuntu release, kernel release) that JetPack ships.
+_L4T_SYSTEMS = {
+    32: ("18.04", "4.9.337-tegra"),
+    34: ("20.04", "5.10.65-tegra"),
+    35: ("20.04", "5.10.216-tegra"),
+    36: ("22.04", "5.15.148-tegra"),
+    38: ("24.04", "6.8.12-tegra"),
+}
+
+
+# ------------------------------------------------------------------------------------------ writers
+
+
+def write_file(root: Path, relative: str, content: str | bytes) -> Path:
+    """Write ``content`` at ``relative`` under ``root``, creating directories; return the path."""
+    path = Path(root) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def write_os_release(root: Path, distro: str = "ubuntu", version: str = "22.04") -> None:
+    """``etc/os-release`` of a real release where known, else a minimal one with the same keys."""
+    text = _OS_RELEASES.get((distro, version))
+    if text is None:
+        text = f'PRETTY_NAME="{distro.capitalize()} {version}"\nNAME="{distro.capitalize()}"\n'
+        text += f'VERSION_ID="{version}"\nID={distro}\n'
+    write_file(root, "etc/os-release", text)
+
+
+def write_kernel_release(root: Path, release: str) -> None:
+    write_file(root, "proc/sys/kernel/osrelease", release + "\n")
+
+
+def write_cpuinfo(root: Path, machine: str = "x86_64", cores: int = 4, cpu_model: str | None = None) -> None:
+    """``proc/cpuinfo`` with ``cores`` processors: an AMD EPYC for x86_64, a Neoverse-N1 for aarch64.
+
+    64-bit ARM kernels print no model name, so ``cpu_model`` applies to x86_64 only.
+    """
+    if machine == "x86_64":
+        model = cpu_model or "AMD EPYC 9R14"
+        text = "".join(
+            _X86_64_CPUINFO_BLOCK.format(index=index, cores=cores, model=model) for index in range(cores)
+        )
+    elif machine == "aarch64":
+        if cpu_model is not None:
+            raise ValueError("aarch64 /proc/cpuinfo has no model name; leave cpu_model unset")
+        text = _aarch64_cpuinfo(cores, _NEOVERSE_N1)
+    else:
+        raise ValueError(f"fake cpuinfo exists for x86_64 and aarch64, not {machine!r}")
+    write_file(root, "proc/cpuinfo", text)
+
+
+def _aarch64_cpuinfo(cores: int, core_kind: dict[str, str]) -> str:
+    return "".join(_AARCH64_CPUINFO_BLOCK.format(index=index, **core_kind) for index in range(cores))
+
+
+def write_meminfo(root: Path, mem_kb: int = 16_318_440) -> None:
+    write_file(
+        root, "proc/meminfo", _MEMINFO.format(total=mem_kb, free=mem_kb * 6 // 10, available=mem_kb * 8 // 10)
+    )
+
+
+def write_cpu_quota(root: Path, cpus: float | None) -> None:
+    """``sys/fs/cgroup/cpu.max`` (cgroup v2): a quota of ``cpus`` CPUs, or ``None`` for no limit."""
+    period = 100_000
+    write_file(root, "sys/fs/cgroup/cpu.max", f"{'max' if cpus is None else round(cpus * period)} {period}\n")
+
+
+def write_container_markers(root: Path, kind: str) -> None:
+    """What a ``docker``, ``podman`` or ``kubernetes`` container shows on a cgroup v2 host."""
+    if kind == "docker":
+        write_file(root, ".dockerenv", "")
+    elif kind == "podman":
+        write_file(root, "run/.containerenv", 'engine="podman-4.9.3"\n')
+    elif kind == "kubernetes":
+        write_file(root, "var/run/secrets/kubernetes.io/serviceaccount/namespace", "default")
+        write_host_file(
+            root, environ={"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+        )
+    else:
+        raise ValueError(f"unknown container kind {kind!r}: use docker, podman or kubernetes")
+    write_file(root, "proc/1/cgroup", _CONTAINER_CGROUP_V2)
+
+
+def write_nvidia_driver(root: Path, version: str = "535.183.01", gpus: int = 1) -> None:
+    """The NVIDIA driver's ``proc/driver/nvidia/version`` and device nodes ``dev/nvidia0..``."""
+    write_file(root, "proc/driver/nvidia/version", _NVIDIA_DRIVER_TEXT.format(version=version))
+    write_file(root, "dev/nvidiactl", "")
+    for index in range(gpus):
+        write_file(root, f"dev/nvidia{index}", "")
+
+
+def write_host_file(root: Path, **facts: Any) -> None:
+    """Merge ``facts`` into the fake root's ``.modelrt-host.json`` (see ``modelrt.host``)."""
+    path = Path(root) / FAKE_HOST_FILE
+    existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for key, value in facts.items():
+        if isinstance(value, dict) and isinstance(existing.get(key), dict):
+            existing[key] = {**existing[key], **value}
+        else:
+            existing[key] = value
+    write_file(root, FAKE_HOST_FILE, json.dumps(existing, indent=2))
+
+
+def write_jetson_files(
+    root: Path,
+    nv_tegra_release: str | None = JETSON_R36_TEGRA_RELEASE,
+    compatible: tuple[str, ...] | None = JETSON_AGX_ORIN_COMPATIBLE,
+    model: str | None = JETSON_AGX_ORIN_MODEL,
+) -> None:
+    """``etc/nv_tegra_release`` (line 1 as given) and the device tree's ``compatible`` and ``model``.
+
+    ``None`` leaves a file out: containers often hide the device tree, and some images lack the
+    release file.
+    """
+    if nv_tegra_release is not None:
+        write_file(root, "etc/nv_tegra_release", nv_tegra_release + "\n" + _TEGRA_RELEASE_TAIL)
+    # The kernel writes device-tree strings NUL-terminated; compatible is a NUL-separated list.
+    if compatible is not None:
+        write_file(
+            root, "proc/device-tree/compatible", b"".join(entry.encode() + b"\0" for entry in compatible)
+        )
+    if model is not None:
+        write_file(root, "proc/device-tree/model", model.encode() + b"\0")
+
+
+# -------------------------------------------------------------------------------------- whole hosts
+
+
+def make_linux_host(
+    root: Path,
+    distro: str = "ubuntu",
+    version: str = "22.04",
+    machine: str = "x86_64",
+    cpu_model: str | None = None,
+    cores: int = 4,
+    mem_kb: int = 16_318_440,
+    docker: bool = False,
+    nvidia_driver: str | None = None,
+    kernel_release: str | None = None,
+) -> Host:
+    """A Linux machine (bare metal, or a Docker container with ``docker``), optionally with an NVIDIA GPU."""
+    root = Path(root)
+    write_os_release(root, distro, version)
+    write_kernel_release(root, kernel_release or _default_kernel_release(distro, version, machine))
+    write_cpuinfo(root, machine, cores, cpu_model)
+    write_meminfo(root, mem_kb)
+    if docker:
+        write_container_markers(root, "docker")
+        write_cpu_quota(root, None)
+    else:
+        write_file(root, "proc/1/cgroup", _BARE_METAL_CGROUP_V2)
+    if nvidia_driver is not None:
+        write_nvidia_driver(root, nvidia_driver)
+    return Host(root)
+
+
+def make_macos_host(
+    root: Path,
+    machine: str = "arm64",
+    mac_ver: str = "14.5",
+    cpu_brand: str | None = None,
+    cores: int = 8,
+    memory_bytes: int = 16 * 1024**3,
+) -> Host:
+    """A Mac (Apple Silicon with ``arm64``, Intel with ``x86_64``): facts in ``.modelrt-host.json``."""
+    write_host_file(
+        root,
+        system="Darwin",
+        machine=machine,
+        kernel_release="23.5.0",
+        mac_ver=mac_ver,
+        cpu_brand=cpu_brand
+        or ("Apple M2" if machine == "arm64" else "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz"),
+        cpu_count=cores,
+        memory_bytes=memory_bytes,
+    )
+    return Host(Path(root))
+
+
+def make_windows_host(
+    root: Path,
+    machine: str = "AMD64",
+    release: str = "10",
+    cpu_brand: str = "Intel64 Family 6 Model 154 Stepping 3, GenuineIntel",
+    cores: int = 8,
+    memory_bytes: int = 16 * 1024**3,
+) -> Host:
+    """A Windows machine (``platform.release()`` is ``10`` on Windows 10 and, before Python 3.12, 11)."""
+    write_host_file(
+        root,
+        system="Windows",
+        machine=machine,
+        kernel_release=release,
+        cpu_brand=cpu_brand,
+        cpu_count=cores,
+        memory_bytes=memory_bytes,
+    )
+    return Host(Path(root))
+
+
+def make_jetson_host(
+    root: Path,
+    nv_tegra_release: str | None = JETSON_R36_TEGRA_RELEASE,
+    compatible: tuple[str, ...] | None = JETSON_AGX_ORIN_COMPATIBLE,
+    model: str | None = JETSON_AGX_ORIN_MODEL,
+    docker: bool = False,
+    cores: int = 12,
+    mem_kb: int = 64_335_836,
+    kernel_release: str | None = None,
+) -> Host:
+    """An NVIDIA Jetson (default: AGX Orin 64GB devkit on JetPack 6.1 / L4T 36.4.0).
+
+    The Ubuntu release and ``-tegra`` kernel follow the L4T major of ``nv_tegra_release``. With
+    ``docker`` the root is a container on that Jetson: ``.dockerenv`` present and the device tree
+    hidden, as Docker masks ``/sys/firmware`` that ``/proc/device-tree`` points into.
+    """
+    root = Path(root)
+    ubuntu, tegra_kernel = _L4T_SYSTEMS.get(_l4t_major(nv_tegra_release), _L4T_SYSTEMS[36])
+    write_os_release(root, "ubuntu", ubuntu)
+    write_kernel_release(root, kernel_release or tegra_kernel)
+    write_file(root, "proc/cpuinfo", _aarch64_cpuinfo(cores, _ORIN_CORTEX_A78AE))
+    write_meminfo(root, mem_kb)
+    if docker:
+        write_container_markers(root, "docker")
+        write_jetson_files(root, nv_tegra_release, compatible=None, model=None)
+    else:
+        write_file(root, "proc/1/cgroup", _BARE_METAL_CGROUP_V2)
+        write_jetson_files(root, nv_tegra_release, compatible, model)
+    return Host(root)
+
+
+def _l4t_major(nv_tegra_release: str | None) -> int:
+    """``36`` from ``# R36 (release), ...``; JetPack 6's when the line is absent or says no release."""
+    match = re.match(r"#\s*R(\d+)", nv_tegra_release or "")
+    return int(match.group(1)) if match else 36
+
+
+def _default_kernel_release(distro: str, version: str, machine: str) -> str:
+    template = _KERNELS.get((distro, version), "6.1.0")
+    return template.format(debian_arch="amd64" if machine == "x86_64" else "arm64", machine=machine)

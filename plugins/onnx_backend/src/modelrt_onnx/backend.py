@@ -1,0 +1,224 @@
+"""``OnnxRuntimeBackend``: runs ``onnx`` artifacts with onnxruntime on cpu, cuda and coreml.
+
+onnxruntime is imported here, lazily, and only when this backend is a candidate. Two habits of
+onnxruntime shape this module: ``get_available_providers()`` lists what the build was compiled with,
+not what can load on this host; and a provider that fails to load (CUDA without a driver) falls back to
+CPU with only a log line. So availability checks the host's evidence too, and ``load`` compares the
+provider the session really got with the one requested and refuses a silent fallback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from modelrt.errors import HardwareError, NoUsableBackendError, PackageError
+from modelrt.specs import Availability
+
+from modelrt_onnx.external_data import check_model_file
+from modelrt_onnx.logs import LOGGER_NAME, route_ort_logging
+from modelrt_onnx.ort_errors import load_error
+from modelrt_onnx.providers import (
+    ProviderRow,
+    RuntimeBuild,
+    conflict_fix,
+    extra_for,
+    installed_runtime_builds,
+    provider_for,
+)
+from modelrt_onnx.session import OnnxSession
+from modelrt_onnx.session_options import BACKEND_NAME, build_session_options
+
+if TYPE_CHECKING:
+    from modelrt.backend import Artifact
+    from modelrt.devices import Device
+    from modelrt.environment import Environment
+    from modelrt.options import RunOptions
+
+__all__ = ["OnnxRuntimeBackend"]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+_SUPPORTED_KINDS = "cpu, cuda and coreml"
+
+
+def import_onnxruntime() -> ModuleType:
+    """Import onnxruntime (a seam: tests replace it to simulate a missing or broken runtime)."""
+    return importlib.import_module("onnxruntime")
+
+
+class OnnxRuntimeBackend:
+    """The ``onnxruntime`` backend: availability per device, and ``load`` into an ``OnnxSession``."""
+
+    name = BACKEND_NAME
+
+    def availability(self, env: Environment, device: Device) -> Availability:
+        """Whether onnxruntime can run on ``device`` here, why not, and the command that fixes it."""
+        row = provider_for(device)
+        if row is None:
+            return Availability(
+                False,
+                f"the onnxruntime backend runs on {_SUPPORTED_KINDS}, not on {device.kind}",
+                None,
+            )
+        host_verdict = _host_verdict(env, device)
+        if host_verdict is not None:
+            return host_verdict
+        builds = installed_runtime_builds()
+        if len(builds) > 1:
+            return Availability(
+                False,
+                f"broken onnxruntime install: {', '.join(map(str, builds))} are all installed, and each "
+                "provides the same `onnxruntime` module, overwriting the others' files",
+                conflict_fix(builds, device.kind),
+            )
+        try:
+            ort = import_onnxruntime()
+        except ImportError as error:
+            return Availability(
+                False,
+                f"onnxruntime is not installed ({error})",
+                f'pip install "modelrt[{extra_for(device.kind)}]"',
+            )
+        except Exception as error:  # a half-installed wheel fails with OSError, AttributeError...
+            return Availability(
+                False,
+                f"onnxruntime is installed but fails to import: {type(error).__name__}: {error}",
+                _reinstall_fix(builds, device.kind),
+            )
+        build = _describe_build(builds, ort)
+        available = tuple(ort.get_available_providers())
+        if row.provider not in available:
+            return _missing_provider(row, device, build, builds, available)
+        return Availability(True, f"{build} offers {row.provider} for {device}", None)
+
+    def load(self, artifact: Artifact, device: Device, options: RunOptions) -> OnnxSession:
+        """Load ``artifact`` on ``device``: checked file, tuned session, verified provider."""
+        if artifact.format != "onnx":
+            raise PackageError(
+                f"the onnxruntime backend runs 'onnx' artifacts, not {artifact.format!r} ({artifact.file})"
+            )
+        row = provider_for(device)
+        if row is None:
+            raise HardwareError(f"the onnxruntime backend runs on {_SUPPORTED_KINDS}, not on {device}")
+        _check_precision(artifact, options)
+        external_files = check_model_file(artifact.file, artifact.package_root)
+        try:
+            ort = import_onnxruntime()
+        except ImportError as error:
+            raise NoUsableBackendError(
+                f"the onnxruntime backend cannot load {artifact.file.name}: onnxruntime is not installed "
+                f'({error}). Install it with: pip install "modelrt[{extra_for(device.kind)}]"'
+            ) from None
+        route_ort_logging(ort)
+        session_options = build_session_options(ort, options)
+        providers: list[Any] = [(row.provider, row.options(device))]
+        try:
+            session = ort.InferenceSession(
+                str(artifact.file), sess_options=session_options, providers=providers
+            )
+        # onnxruntime's pybind11 errors (InvalidProtobuf, Fail...) derive directly from Exception.
+        except Exception as error:
+            raise load_error(error, artifact.file, ort.__version__) from error
+        actual = session.get_providers()[0]
+        if actual != row.provider:
+            raise HardwareError(_fallback_message(artifact, device, row.provider, actual))
+        logger.info(
+            "loaded %s with %s on %s (%d intra-op threads%s)",
+            artifact.file,
+            actual,
+            device,
+            session_options.intra_op_num_threads,
+            f", {len(external_files)} external data file(s)" if external_files else "",
+        )
+        return OnnxSession(session, device=device, provider=actual)
+
+
+def _fallback_message(artifact: Artifact, device: Device, requested: str, actual: str) -> str:
+    cause = (
+        "the NVIDIA driver, CUDA or cuDNN libraries are missing or do not match this onnxruntime-gpu"
+        if device.kind == "cuda"
+        else f"{requested} could not take the model"
+    )
+    return (
+        f"onnxruntime was asked to run {artifact.file.name} with {requested} on {device} but fell back to "
+        f"{actual}: {cause} (the modelrt.onnx log has onnxruntime's message). Fix that, or load with "
+        "device='cpu' to run on the CPU knowingly."
+    )
+
+
+def _describe_build(builds: tuple[RuntimeBuild, ...], ort: ModuleType) -> str:
+    if builds:
+        return str(builds[0])
+    # Built from source or vendored: no distribution metadata, only the module's version.
+    return f"onnxruntime {getattr(ort, '__version__', '(unknown version)')}"
+
+
+def _reinstall_fix(builds: tuple[RuntimeBuild, ...], device_kind: str) -> str:
+    names = " ".join(build.distribution for build in builds) or "onnxruntime"
+    return f'pip uninstall -y {names} && pip install "modelrt[{extra_for(device_kind)}]"'
+
+
+def _missing_provider(
+    row: ProviderRow,
+    device: Device,
+    build: str,
+    builds: tuple[RuntimeBuild, ...],
+    available: tuple[str, ...],
+) -> Availability:
+    offered = ", ".join(available) or "none"
+    reason = f"{build} has no {row.provider} (this build offers: {offered})"
+    if device.kind == "cuda":
+        return Availability(
+            False,
+            f"{reason}; CUDA needs the onnxruntime-gpu build, which replaces the CPU-only onnxruntime",
+            _reinstall_fix(builds, "cuda"),
+        )
+    if device.kind == "coreml":
+        return Availability(
+            False,
+            f"{reason}; CoreML needs onnxruntime's macOS wheel",
+            'pip uninstall -y onnxruntime && pip install "modelrt[onnx]"',
+        )
+    return Availability(False, reason, _reinstall_fix(builds, device.kind))
+
+
+def _host_verdict(env: Environment, device: Device) -> Availability | None:
+    """Not usable when the probed host rules the device out; None when it does not (or says nothing).
+
+    onnxruntime-gpu lists CUDAExecutionProvider on any host, so the NVIDIA driver is looked for in the
+    environment's facts. A Jetson has no ``/dev/nvidia0`` node, and an environment without NVIDIA
+    facts says nothing either way: both are left to ``load``, which checks the provider the session
+    really got.
+    """
+    system = getattr(env, "system", None)
+    if device.kind == "coreml" and system is not None and system != "Darwin":
+        return Availability(False, f"CoreML exists only on macOS, and this host runs {system}", None)
+    if device.kind != "cuda":
+        return None
+    if system == "Darwin":
+        return Availability(False, "CUDA does not run on macOS", None)
+    evidence = getattr(env, "nvidia_evidence", None)
+    if evidence is None or evidence or getattr(env, "is_jetson", False):
+        return None
+    return Availability(
+        False,
+        "this host shows no NVIDIA driver or GPU (no /proc/driver/nvidia/version, no /dev/nvidia*), so "
+        "CUDA cannot run here; onnxruntime-gpu would silently run on the CPU",
+        "install the NVIDIA driver (and CUDA 12 libraries), or use device='cpu'",
+    )
+
+
+def _check_precision(artifact: Artifact, options: RunOptions) -> None:
+    """An explicit precision must be the artifact's own: onnxruntime does not convert weights."""
+    requested = options.precision
+    stored = artifact.precision or "fp32"
+    if requested in ("auto", stored):
+        return
+    raise HardwareError(
+        f"precision {requested!r} was requested, but {artifact.file.name} holds {stored} weights and the "
+        f"onnxruntime backend runs an artifact in its own precision. Use precision='auto' (or "
+        f"'{stored}'), or add a {requested} artifact to the package."
+    )

@@ -1,0 +1,94 @@
+"""Routes onnxruntime's own log messages into the ``modelrt.onnx`` logger.
+
+onnxruntime writes to stderr by default. Recent builds (1.32 has it; older ones do not) offer
+``set_default_logger_callback(callback, severity)``, a process-wide hook that receives the messages of
+every session; modelrt installs it on the first load and forwards each message to ``modelrt.onnx``.
+Where the installed onnxruntime has no callback, messages keep going to stderr, and modelrt only limits
+what onnxruntime emits (``set_default_logger_severity``) to what the ``modelrt.onnx`` logger would show.
+
+Severity mapping: onnxruntime's INFO messages describe its internals (thread pools, graph
+transformers; dozens per session), so they arrive at DEBUG; WARNING, ERROR and FATAL keep their
+meaning. onnxruntime's VERBOSE level is never requested: it needs a debug build to say anything more.
+
+Limits (onnxruntime's, documented with the callback): messages emitted on onnxruntime's own worker
+threads, and messages logged while the callback runs, still go to stderr, because taking the GIL there
+could deadlock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from types import ModuleType
+
+__all__ = ["LOGGER_NAME", "current_severity", "ort_severity_for", "python_level_for", "route_ort_logging"]
+
+LOGGER_NAME = "modelrt.onnx"
+logger = logging.getLogger(LOGGER_NAME)
+
+# onnxruntime severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal.
+_ORT_INFO, _ORT_WARNING, _ORT_ERROR, _ORT_FATAL = 1, 2, 3, 4
+
+_PYTHON_LEVEL_BY_SEVERITY = {
+    0: logging.DEBUG,
+    _ORT_INFO: logging.DEBUG,
+    _ORT_WARNING: logging.WARNING,
+    _ORT_ERROR: logging.ERROR,
+    _ORT_FATAL: logging.CRITICAL,
+}
+
+_install_lock = threading.Lock()
+_installed_into: list[ModuleType] = []  # held, so a module's id is never reused for another
+
+
+def python_level_for(severity: int) -> int:
+    """The ``logging`` level an onnxruntime message of ``severity`` is logged at."""
+    return _PYTHON_LEVEL_BY_SEVERITY.get(severity, logging.WARNING)
+
+
+def ort_severity_for(level: int) -> int:
+    """The least severe onnxruntime severity whose messages a logger at ``level`` would show."""
+    if level <= logging.DEBUG:
+        return _ORT_INFO
+    if level <= logging.WARNING:
+        return _ORT_WARNING
+    if level <= logging.ERROR:
+        return _ORT_ERROR
+    return _ORT_FATAL
+
+
+def current_severity() -> int:
+    """The onnxruntime severity matching the ``modelrt.onnx`` logger's effective level right now."""
+    return ort_severity_for(logger.getEffectiveLevel())
+
+
+def _forward(severity: int, category: str, log_id: str, code_location: str, message: str) -> None:
+    """The callback onnxruntime calls; it must never raise (onnxruntime would report it as unraisable)."""
+    try:
+        level = python_level_for(severity)
+        if logger.isEnabledFor(level):
+            source = f"{log_id}: " if log_id else ""
+            logger.log(level, "onnxruntime %s%s (%s)", source, message, code_location or category)
+    except Exception:  # a broken handler must not turn into an error inside onnxruntime
+        return
+
+
+def route_ort_logging(ort: ModuleType) -> bool:
+    """Send ``ort``'s default-logger messages to ``modelrt.onnx`` and match its severity to our level.
+
+    Safe to call on every load: the callback is installed once per onnxruntime module, the severity is
+    refreshed each time so a changed logger level takes effect for the next session. Returns whether
+    messages are routed (False: this onnxruntime has no callback, messages still go to stderr).
+    """
+    severity = current_severity()
+    install = getattr(ort, "set_default_logger_callback", None)
+    if install is None:
+        ort.set_default_logger_severity(severity)
+        return False
+    with _install_lock:
+        if not any(module is ort for module in _installed_into):
+            install(_forward, severity)
+            _installed_into.append(ort)
+            return True
+    ort.set_default_logger_severity(severity)
+    return True

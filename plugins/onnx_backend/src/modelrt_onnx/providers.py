@@ -1,0 +1,112 @@
+"""Which onnxruntime execution provider serves which device, and which onnxruntime build is installed.
+
+Both are data read without importing onnxruntime: the provider table is constant, and the build comes
+from ``importlib.metadata``. Every build of the runtime (``onnxruntime``, ``onnxruntime-gpu``, the
+Apple and vendor builds) installs the same ``onnxruntime`` module, so two of them in one environment
+overwrite each other's files and the result is whichever was installed last, or a broken mix.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable
+
+import attrs
+from modelrt.devices import Device
+
+__all__ = [
+    "PROVIDERS",
+    "RUNTIME_DISTRIBUTIONS",
+    "ProviderRow",
+    "RuntimeBuild",
+    "conflict_fix",
+    "extra_for",
+    "installed_runtime_builds",
+    "provider_for",
+]
+
+
+def _no_options(_device: Device) -> dict[str, str]:
+    return {}
+
+
+def _cuda_options(device: Device) -> dict[str, str]:
+    return {"device_id": str(device.index or 0)}
+
+
+@attrs.frozen
+class ProviderRow:
+    """An execution provider for a device kind; ``offered`` rows are the ones ``load`` may choose."""
+
+    device_kind: str
+    provider: str
+    options_for: Callable[[Device], dict[str, str]] = _no_options
+    offered: bool = True
+
+    def options(self, device: Device) -> dict[str, str]:
+        """Provider options for ``device`` (e.g. the CUDA ``device_id``)."""
+        return self.options_for(device)
+
+
+PROVIDERS: tuple[ProviderRow, ...] = (
+    ProviderRow("cpu", "CPUExecutionProvider"),
+    ProviderRow("cuda", "CUDAExecutionProvider", _cuda_options),
+    ProviderRow("coreml", "CoreMLExecutionProvider"),
+    # Builds engines on first load (minutes) and caches them; offered once modelrt manages that cache.
+    ProviderRow("cuda", "TensorrtExecutionProvider", _cuda_options, offered=False),
+)
+
+#: Distributions that install the ``onnxruntime`` module; at most one may be installed.
+RUNTIME_DISTRIBUTIONS: tuple[str, ...] = (
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "onnxruntime-silicon",
+    "onnxruntime-directml",
+    "onnxruntime-openvino",
+    "onnxruntime-rocm",
+    "onnxruntime-migraphx",
+    "onnxruntime-qnn",
+)
+
+
+def provider_for(device: Device) -> ProviderRow | None:
+    """The offered provider for ``device``'s kind, or None when this backend cannot serve it."""
+    for row in PROVIDERS:
+        if row.offered and row.device_kind == device.kind:
+            return row
+    return None
+
+
+@attrs.frozen
+class RuntimeBuild:
+    """An installed distribution of onnxruntime and its version."""
+
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version}"
+
+
+def installed_runtime_builds(
+    version_of: Callable[[str], str] = importlib.metadata.version,
+) -> tuple[RuntimeBuild, ...]:
+    """The onnxruntime distributions installed in this environment, from package metadata."""
+    builds = []
+    for name in RUNTIME_DISTRIBUTIONS:
+        try:
+            builds.append(RuntimeBuild(name, version_of(name)))
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return tuple(builds)
+
+
+def extra_for(device_kind: str) -> str:
+    """The modelrt extra that installs the right onnxruntime build for a device kind."""
+    return "onnx-gpu" if device_kind == "cuda" else "onnx"
+
+
+def conflict_fix(builds: tuple[RuntimeBuild, ...], device_kind: str) -> str:
+    """The command that replaces several clashing builds by the one ``device_kind`` needs."""
+    names = " ".join(build.distribution for build in builds)
+    return f'pip uninstall -y {names} && pip install "modelrt[{extra_for(device_kind)}]"'

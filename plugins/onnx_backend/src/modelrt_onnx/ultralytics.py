@@ -1,0 +1,234 @@
+"""A manifest for a bare Ultralytics ``.onnx`` file, from the metadata its exporter writes.
+
+Ultralytics stores ``str()`` of Python values as ONNX metadata props: ``names`` ``"{0: 'person', ...}"``,
+``imgsz`` ``"[640, 640]"``, ``task`` ``"detect"``, ``stride`` ``"32"``, ``args`` ``"{'half': False, ...}"``,
+``end2end`` ``"False"``. They are parsed with ``ast.literal_eval`` (literals only, never ``eval``).
+Exports of the YOLOv5 repository carry only ``names`` and ``stride``: they are detectors, recognised by
+their ``[B, N, 5+C]`` output.
+
+Pre-processing follows Ultralytics' predictors: detectors letterbox to ``imgsz`` with grey (114)
+padding; classifiers resize the shorter side to ``imgsz`` and crop the centre (crop fraction 1.0);
+both feed RGB scaled to [0, 1] with no mean/std. Post-processing defaults are Ultralytics' own:
+confidence 0.25, IoU 0.7, at most 300 detections, class-aware NMS.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from modelrt.backend import TensorInfo
+from modelrt.errors import PackageError
+from modelrt.manifest import FORMAT_VERSION, ArtifactEntry, InputSpec, Manifest, PostprocessSpec
+
+from modelrt_onnx.onnx_proto import OnnxHeader
+
+__all__ = ["SOURCE_NAME", "ultralytics_manifest"]
+
+SOURCE_NAME = "ultralytics-onnx"
+
+_TASKS: dict[str, Literal["object-detection", "classification"]] = {
+    "detect": "object-detection",
+    "classify": "classification",
+}
+_DETECTION_DEFAULTS = PostprocessSpec(confidence=0.25, iou=0.7, max_detections=300, class_agnostic=False)
+_INPUT_DTYPES = ("float32", "float16")
+
+
+def _write_package_hint(model: Path) -> str:
+    return (
+        f"Write a package for it: `modelrt package {model} --task TASK -o DIR` (with --labels FILE), "
+        "then load DIR."
+    )
+
+
+def _literal(model: Path, key: str, text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise PackageError(
+            f"{model}: metadata {key!r} is not a Python literal ({text[:80]!r}); it was not written by "
+            f"an Ultralytics exporter, or was edited. {_write_package_hint(model)}"
+        ) from None
+
+
+def _labels(model: Path, text: str) -> tuple[str, ...]:
+    names = _literal(model, "names", text)
+    if isinstance(names, list | tuple):
+        names = dict(enumerate(names))
+    if not isinstance(names, dict) or not names:
+        raise PackageError(
+            f"{model}: metadata 'names' must map class indices to names, got {text[:80]!r}. "
+            f"{_write_package_hint(model)}"
+        )
+    try:
+        by_index = {int(index): str(name) for index, name in names.items()}
+    except (TypeError, ValueError):
+        raise PackageError(
+            f"{model}: metadata 'names' has a non-integer class index: {text[:80]!r}"
+        ) from None
+    if sorted(by_index) != list(range(len(by_index))):
+        raise PackageError(
+            f"{model}: metadata 'names' must number classes 0..{len(by_index) - 1} without gaps, got "
+            f"indices {sorted(by_index)[:10]}. {_write_package_hint(model)}"
+        )
+    return tuple(by_index[index] for index in range(len(by_index)))
+
+
+def _image_size(model: Path, metadata: Mapping[str, str], image_input: TensorInfo) -> tuple[int, int]:
+    if "imgsz" in metadata:
+        value = _literal(model, "imgsz", metadata["imgsz"])
+        sizes = [value, value] if isinstance(value, int) else value
+        well_formed = isinstance(sizes, list | tuple) and len(sizes) == 2
+        if well_formed and all(isinstance(side, int) and side > 0 for side in sizes):
+            return int(sizes[0]), int(sizes[1])
+        raise PackageError(f"{model}: metadata 'imgsz' must be [height, width], got {metadata['imgsz']!r}")
+    height, width = image_input.shape[2], image_input.shape[3]
+    if isinstance(height, int) and isinstance(width, int):
+        return height, width
+    raise PackageError(
+        f"{model}: the input size is dynamic and the metadata has no 'imgsz'. {_write_package_hint(model)}"
+    )
+
+
+def _image_input(model: Path, header: OnnxHeader) -> TensorInfo:
+    if len(header.inputs) != 1 or len(header.inputs[0].shape) != 4:
+        found = ", ".join(f"{info.name} {list(info.shape)}" for info in header.inputs) or "none"
+        raise PackageError(
+            f"{model}: an Ultralytics model has one NCHW image input, this one has: {found}. "
+            f"{_write_package_hint(model)}"
+        )
+    image_input = header.inputs[0]
+    if image_input.dtype not in _INPUT_DTYPES:
+        raise PackageError(
+            f"{model}: input {image_input.name!r} is {image_input.dtype}; Ultralytics models take float32 "
+            "or float16 images"
+        )
+    return image_input
+
+
+def _precision(arguments: Mapping[str, Any]) -> Literal["fp32", "fp16", "int8"]:
+    if arguments.get("int8"):
+        return "int8"
+    if arguments.get("half"):
+        return "fp16"
+    return "fp32"
+
+
+def _refuse_fused_outputs(model: Path, metadata: Mapping[str, str], arguments: Mapping[str, Any]) -> None:
+    """NMS-free (end2end) and NMS-inside exports emit final boxes, not the raw head modelrt decodes."""
+    if metadata.get("end2end", "False").strip() == "True":
+        raise PackageError(
+            f"{model} is an end-to-end (NMS-free) export whose output is already final boxes; modelrt "
+            "decodes the raw head. Export it again with end2end=False."
+        )
+    if arguments.get("nms"):
+        raise PackageError(
+            f"{model} was exported with nms=True (NMS inside the graph); modelrt runs NMS itself. "
+            "Export it again with nms=False."
+        )
+
+
+def _detection_architecture(model: Path, header: OnnxHeader, classes: int) -> str:
+    output = header.outputs[0] if header.outputs else None
+    shape: tuple[int | str | None, ...] = output.shape if output is not None else ()
+    if len(shape) == 3:
+        if shape[1] == 4 + classes:
+            return "yolov8"
+        if shape[2] == 5 + classes:
+            return "yolov5"
+    found = f"{output.name!r} {list(shape)}" if output is not None else "no output"
+    raise PackageError(
+        f"{model}: a detector with {classes} classes should output [batch, {4 + classes}, anchors] "
+        f"(YOLOv8/YOLO11) or [batch, anchors, {5 + classes}] (YOLOv5); this one has {found}. The metadata "
+        f"'names' may not match the network. {_write_package_hint(model)}"
+    )
+
+
+def _check_classifier_output(model: Path, header: OnnxHeader, classes: int) -> None:
+    shape: tuple[int | str | None, ...] = header.outputs[0].shape if header.outputs else ()
+    # A free dimension (a name, or unknown) cannot contradict the class count; a number must match it.
+    if len(shape) == 2 and not (isinstance(shape[1], int) and shape[1] != classes):
+        return
+    raise PackageError(
+        f"{model}: a classifier with {classes} classes should output [batch, {classes}], this one has "
+        f"{list(shape) if header.outputs else 'no output'}. {_write_package_hint(model)}"
+    )
+
+
+def _input_spec(image_input: TensorInfo, size: tuple[int, int], stride: int, task: str) -> InputSpec:
+    batch = image_input.shape[0] if isinstance(image_input.shape[0], int) else "dynamic"
+    dynamic_size = not all(isinstance(dim, int) for dim in image_input.shape[2:])
+    detector = task == "object-detection"
+    return InputSpec(
+        size=size,
+        dynamic_size=dynamic_size,
+        size_multiple=stride,
+        resize="letterbox" if detector else "shorter-side-center-crop",
+        pad_value=114,
+        color="rgb",
+        layout="nchw",
+        dtype="float16" if image_input.dtype == "float16" else "float32",
+        scale=1.0 / 255.0,
+        batch=batch,
+        crop_resize=None if detector else min(size),
+    )
+
+
+def _stride(model: Path, metadata: Mapping[str, str]) -> int:
+    try:
+        return int(metadata.get("stride", "32"))
+    except ValueError:
+        raise PackageError(
+            f"{model}: metadata 'stride' must be an integer, got {metadata['stride']!r}"
+        ) from None
+
+
+def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
+    """The manifest of the Ultralytics export at ``model``; ``PackageError`` when it is not one we run."""
+    metadata = header.metadata
+    if "names" not in metadata:
+        raise PackageError(
+            f"{model} has no Ultralytics metadata (no 'names' among its metadata props), so its "
+            f"pre- and post-processing are unknown. {_write_package_hint(model)}"
+        )
+    labels = _labels(model, metadata["names"])
+    task_name = metadata.get("task", "detect").strip()
+    if task_name not in _TASKS:
+        raise PackageError(
+            f"{model}: Ultralytics task {task_name!r} is not supported yet (supported: "
+            f"{', '.join(_TASKS)}). Use a detect or classify export."
+        )
+    task = _TASKS[task_name]
+    parsed_arguments = _literal(model, "args", metadata["args"]) if "args" in metadata else {}
+    arguments: dict[str, Any] = parsed_arguments if isinstance(parsed_arguments, dict) else {}
+    _refuse_fused_outputs(model, metadata, arguments)
+    image_input = _image_input(model, header)
+    if task == "object-detection":
+        architecture = _detection_architecture(model, header, len(labels))
+        postprocess = _DETECTION_DEFAULTS
+    else:
+        _check_classifier_output(model, header, len(labels))
+        architecture = "image-classifier"
+        postprocess = PostprocessSpec()
+    size = _image_size(model, metadata, image_input)
+    artifact = ArtifactEntry(
+        role="main",
+        format="onnx",
+        path=model.name,
+        size=model.stat().st_size,
+        sha256=None,  # a bare file has nothing to verify against
+        precision=_precision(arguments),
+    )
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        name=model.stem,
+        task=task,
+        architecture=architecture,
+        labels=labels,
+        input=_input_spec(image_input, size, _stride(model, metadata), task),
+        artifacts=(artifact,),
+        postprocess=postprocess,
+    )
