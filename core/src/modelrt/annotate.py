@@ -80,11 +80,12 @@ def _draw_detections(canvas: np.ndarray, detections: Detections, line: int) -> N
 def _draw_label(
     canvas: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, ...], line: int
 ) -> None:
-    """``text`` on a filled background just above ``corner`` (or below it at the image's top edge)."""
+    """``text`` on a filled background just above ``corner`` (below it at the image's top edge)."""
     scale = 0.4 * line
     thickness = max(1, line // 2)
     (width, height), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
-    x, y = corner
+    x = max(0, min(corner[0], canvas.shape[1] - width))  # kept whole at the right edge
+    y = corner[1]
     top = y - height - baseline if y - height - baseline >= 0 else y
     cv2.rectangle(canvas, (x, top), (x + width, top + height + baseline), colour, thickness=-1)
     cv2.putText(canvas, text, (x, top + height), _FONT, scale, _TEXT_COLOUR, thickness, cv2.LINE_AA)

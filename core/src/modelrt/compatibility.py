@@ -61,8 +61,7 @@ def _linux(env: Environment) -> Finding:
             status=Status.STABLE,
             severity=Severity.INFO,
             message=(
-                f"CPU x86_64 on {_linux_words(env)}: stable. The ONNX backend runs models on this CPU; "
-                f'"modelrt[cpu]" adds the torch backend as well.'
+                f"CPU x86_64 on {_linux_words(env)}: stable. The ONNX backend runs models on this CPU."
             ),
             install=(_ONNX,),
         )
@@ -134,7 +133,7 @@ def _macos(env: Environment) -> Finding:
             severity=Severity.INFO,
             message=(
                 f"Apple Silicon on {version}: stable on the CPU. The MPS device is experimental and "
-                'offered only for MPS-capable architectures; it needs "modelrt[torch]".'
+                "offered only for MPS-capable architectures, through a torch backend plugin."
             ),
             install=(_ONNX,),
         )

@@ -52,7 +52,9 @@ class OrtTestSession:
         """Nothing to release: the test session lives as long as the test."""
 
 
-def _model(nodes: list[onnx.NodeProto], inputs: list[Any], outputs: list[Any], initializers: list[Any]) -> Any:
+def _model(
+    nodes: list[onnx.NodeProto], inputs: list[Any], outputs: list[Any], initializers: list[Any]
+) -> Any:
     graph = helper.make_graph(nodes, "test", inputs, outputs, initializer=initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = IR_VERSION
@@ -60,18 +62,17 @@ def _model(nodes: list[onnx.NodeProto], inputs: list[Any], outputs: list[Any], i
     return model
 
 
-def constant_output_model(output: np.ndarray, input_name: str = "images", input_dtype: int = TensorProto.FLOAT) -> Any:
+def constant_output_model(output: np.ndarray, input_name: str = "images", batch: int | str = "batch") -> Any:
     """A network whose output is ``output`` (``[1, ...]``) repeated for every image of the batch.
 
     The output is ``output + 0 * mean(input)``, so it depends on the input (and follows its batch
-    size) while staying exactly the constant.
+    size) while staying exactly the constant. ``batch`` fixes the input's batch size when an int.
     """
     rank = output.ndim
-    image = helper.make_tensor_value_info(input_name, input_dtype, ["batch", 3, "height", "width"])
+    image = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [batch, 3, "height", "width"])
     result = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", *output.shape[1:]])
     nodes = [
-        helper.make_node("Cast", [input_name], ["as_float"], to=TensorProto.FLOAT),
-        helper.make_node("ReduceMean", ["as_float"], ["mean"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("ReduceMean", [input_name], ["mean"], axes=[1, 2, 3], keepdims=1),
         helper.make_node("Reshape", ["mean", "per_image_shape"], ["per_image"]),
         helper.make_node("Mul", ["per_image", "zero"], ["zeros"]),
         helper.make_node("Add", ["zeros", "constant"], ["output"]),
@@ -142,7 +143,9 @@ def make_package() -> Callable[..., ModelPackage]:
 def ppocr_detector_path() -> Path:
     """PP-OCRv4's text detector, from the installed rapidocr-onnxruntime wheel (or its unpacked files)."""
     try:
-        installed = Path(str(importlib.metadata.distribution("rapidocr-onnxruntime").locate_file(PPOCR_DETECTOR)))
+        installed = Path(
+            str(importlib.metadata.distribution("rapidocr-onnxruntime").locate_file(PPOCR_DETECTOR))
+        )
     except importlib.metadata.PackageNotFoundError:
         installed = None
     for candidate in (installed, PPOCR_UNPACKED):

@@ -39,6 +39,12 @@ def test_the_label_is_written_above_the_box() -> None:
     assert (drawn[100:119, 100:140] != 128).any()
 
 
+def test_a_label_at_the_right_edge_is_shifted_to_stay_whole() -> None:
+    detections = Detections(("cat",), xyxy=[[285, 100, 300, 150]], confidence=[0.9], class_id=[0])
+    drawn = annotate(grey(), detections)
+    assert (drawn[80:99, 240:280] != 128).any()
+
+
 def test_polygons_are_drawn_instead_of_boxes() -> None:
     polygon = [[[150, 100], [250, 150], [150, 199], [50, 150]]]
     drawn = annotate(grey(), one_box(polygons=polygon))

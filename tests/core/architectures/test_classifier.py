@@ -1,4 +1,5 @@
-"""Image classifiers: logits become probabilities, probabilities pass through, labels come from the manifest."""
+"""Image classifiers: logits become probabilities, probabilities pass through, labels come from the
+manifest."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ CROP_224 = {"size": [224, 224], "resize": "shorter-side-center-crop"}
 
 
 @pytest.fixture
-def classifier(make_constant_model: Any, make_session: Any, make_package: Any) -> Callable[..., ImageClassifier]:
+def classifier(
+    make_constant_model: Any, make_session: Any, make_package: Any
+) -> Callable[..., ImageClassifier]:
     """A classifier over a network that always outputs ``scores`` for each image."""
 
     def build(scores: np.ndarray, labels: list[str] = LABELS) -> ImageClassifier:
@@ -66,5 +69,5 @@ def test_a_score_count_different_from_the_labels_is_a_package_error(classifier: 
 
 
 def test_post_processing_overrides_are_rejected(classifier: Any) -> None:
-    with pytest.raises(InputError, match="confidence.*accepts: none"):
+    with pytest.raises(InputError, match=r"confidence.*accepts: none"):
         classifier(np.zeros((1, 4), np.float32)).predict([image()], confidence=0.5)

@@ -69,7 +69,9 @@ def test_a_rectangle_becomes_its_unclipped_rotated_box(map_detector: Any) -> Non
     width, height = unclipped(200, 30)
     left, right, top, bottom = 200 - width / 2, 200 + width / 2, 65 - height / 2, 65 + height / 2
     assert len(lines) == 1 and lines.polygons is not None
-    np.testing.assert_allclose(lines.polygons[0], [[left, top], [right, top], [right, bottom], [left, bottom]], atol=1e-3)
+    np.testing.assert_allclose(
+        lines.polygons[0], [[left, top], [right, top], [right, bottom], [left, bottom]], atol=1e-3
+    )
     np.testing.assert_allclose(lines.xyxy, [[left, top, right, bottom]], atol=1e-3)
     assert lines.class_id.tolist() == [0] and lines.labels == ("text",)
 
@@ -160,7 +162,7 @@ def test_an_empty_map_finds_no_lines(map_detector: Any) -> None:
 
 def test_box_detector_options_are_rejected_with_the_valid_ones(map_detector: Any) -> None:
     model = map_detector(np.zeros((320, 640), np.float32))
-    with pytest.raises(InputError, match="iou.*pixel_threshold, confidence, unclip_ratio, max_detections"):
+    with pytest.raises(InputError, match=r"iou.*pixel_threshold, confidence, unclip_ratio, max_detections"):
         model.predict([blank(320, 640)], iou=0.5)
 
 

@@ -105,7 +105,7 @@ def test_an_unknown_color_order_is_refused() -> None:
 
 
 def test_an_unsupported_type_is_refused_naming_what_is_accepted() -> None:
-    with pytest.raises(InputError, match="builtins.int.*numpy array.*PIL image.*file path"):
+    with pytest.raises(InputError, match=r"builtins.int.*numpy array.*PIL image.*file path"):
         load_image(42)
 
 
@@ -114,7 +114,7 @@ def test_an_unsupported_type_is_refused_naming_what_is_accepted() -> None:
 
 def test_an_array_over_the_pixel_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(images.MAX_IMAGE_PIXELS_ENV, "47")
-    with pytest.raises(InputError, match="8x6 = 48 pixels, over the limit of 47.*MODELRT_MAX_IMAGE_PIXELS"):
+    with pytest.raises(InputError, match=r"8x6 = 48 pixels, over the limit of 47.*MODELRT_MAX_IMAGE_PIXELS"):
         load_image(photo())
 
 
@@ -165,7 +165,7 @@ def test_a_path_with_non_ascii_characters_is_read(tmp_path: Path) -> None:
 
 
 def test_a_missing_file_is_refused_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="missing.png does not exist"):
+    with pytest.raises(InputError, match=r"missing.png does not exist"):
         load_image(tmp_path / "missing.png")
 
 
@@ -175,7 +175,7 @@ def test_a_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_url_is_refused_with_the_advice_to_download_it() -> None:
-    with pytest.raises(InputError, match="looks like a URL.*Download it first"):
+    with pytest.raises(InputError, match=r"looks like a URL.*Download it first"):
         load_image("https://example.com/cat.jpg")
 
 
@@ -193,7 +193,7 @@ def test_garbage_bytes_are_not_a_decodable_image() -> None:
 def test_a_garbage_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.png"
     path.write_text("hello")
-    with pytest.raises(InputError, match="notes.png is not a decodable image"):
+    with pytest.raises(InputError, match=r"notes.png is not a decodable image"):
         load_image(path)
 
 

@@ -193,6 +193,16 @@ def test_a_batch_size_of_one_runs_images_one_by_one(yolov8: Any) -> None:
     assert model.session.run_shapes == [(1, 3, 640, 640), (1, 3, 640, 640)]
 
 
+def test_a_batch_size_fixed_in_the_network_wins_over_a_dynamic_manifest(
+    make_constant_model: Any, make_session: Any, make_package: Any
+) -> None:
+    package = make_package("yolov8", "object-detection", LABELS, LETTERBOX_640)
+    session = make_session(make_constant_model(v8_output([320, 320, 100, 50, 0.9, 0, 0]), batch=1))
+    results = YOLOv8(package, {"main": session}).predict([blank(480, 640)] * 2)
+    assert session.run_shapes == [(1, 3, 640, 640), (1, 3, 640, 640)]
+    np.testing.assert_allclose(results[1].xyxy, [[270, 215, 370, 265]], atol=1e-4)
+
+
 def test_an_empty_list_of_images_gives_no_results(yolov8: Any) -> None:
     model = yolov8(v8_output([320, 320, 100, 50, 0.9, 0, 0]))
     assert model.predict([]) == []
@@ -210,7 +220,7 @@ def test_predict_records_the_three_stages(yolov8: Any) -> None:
 
 def test_an_unknown_override_names_the_valid_ones(yolov8: Any) -> None:
     model = yolov8(v8_output([320, 320, 100, 50, 0.9, 0, 0]))
-    with pytest.raises(InputError, match="conf_threshold.*confidence, iou, max_detections, classes"):
+    with pytest.raises(InputError, match=r"conf_threshold.*confidence, iou, max_detections, classes"):
         model.predict([blank(64, 64)], conf_threshold=0.5)
 
 
@@ -234,13 +244,13 @@ def test_a_bad_override_value_is_an_input_error(yolov8: Any, override: dict[str,
 
 def test_a_class_count_different_from_the_labels_is_a_package_error(yolov8: Any) -> None:
     model = yolov8(v8_output([320, 320, 100, 50, 0.9, 0]), labels=LABELS)
-    with pytest.raises(PackageError, match="2 class scores.*3 labels"):
+    with pytest.raises(PackageError, match=r"2 class scores.*3 labels"):
         model.predict([blank(64, 64)])
 
 
 def test_a_missing_session_role_is_a_package_error(make_package: Any) -> None:
     package = make_package("yolov8", "object-detection", LABELS, LETTERBOX_640)
-    with pytest.raises(PackageError, match="roles \\['main'\\]"):
+    with pytest.raises(PackageError, match=r"roles \['main'\]"):
         YOLOv8(package, {})
 
 

@@ -73,7 +73,8 @@ class SingleStageArchitecture(Architecture):
 
     A dynamic batch runs up to ``max_batch`` images per call (bounding memory); a fixed batch size
     ``N`` runs chunks of ``N``, padding the last one; images whose inputs differ in size (a dynamic
-    input size) never share a call.
+    input size) never share a call. A batch size fixed in the network itself wins over the manifest's,
+    since the network is what runs (exports often fix it at 1 while the manifest says "dynamic").
     """
 
     max_batch: ClassVar[int] = 16
@@ -84,6 +85,7 @@ class SingleStageArchitecture(Architecture):
         self.preprocessor = Preprocessor(package.manifest.input)
         self.input_name = self.session.inputs[0].name
         self.output_names = [output.name for output in self.session.outputs]
+        self.batch = _static_batch(self.session) or package.manifest.input.batch
 
     @abc.abstractmethod
     def settings(self, overrides: Mapping[str, Any]) -> Any:
@@ -118,9 +120,8 @@ class SingleStageArchitecture(Architecture):
 
     def _batches(self, images: Sequence[np.ndarray]) -> Iterator[tuple[list[int], int | None]]:
         """Index groups that may share a session call, and the batch size to pad each to."""
-        batch = self.package.manifest.input.batch
-        chunk = self.max_batch if batch == "dynamic" else batch
-        pad_to = None if batch == "dynamic" else batch
+        chunk = self.max_batch if self.batch == "dynamic" else self.batch
+        pad_to = None if self.batch == "dynamic" else self.batch
         groups: dict[tuple[int, int], list[int]] = {}
         for index, image in enumerate(images):
             size = self.preprocessor.transform_for(image.shape[0], image.shape[1]).input_size
@@ -128,6 +129,13 @@ class SingleStageArchitecture(Architecture):
         for indices in groups.values():
             for start in range(0, len(indices), chunk):
                 yield indices[start : start + chunk], pad_to
+
+
+def _static_batch(session: Session) -> int | None:
+    """The batch size the network's first input fixes, if it fixes one."""
+    shape = session.inputs[0].shape
+    first = shape[0] if shape else None
+    return first if isinstance(first, int) and first > 0 else None
 
 
 def _stage(timer: StageTimer | None, name: str) -> AbstractContextManager[None]:
