@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from benchmarks import e2e
 
@@ -17,8 +16,12 @@ def main() -> int:
     end_to_end.add_argument("--runs", type=int, default=30)
     end_to_end.add_argument("--warmup", type=int, default=3)
     end_to_end.add_argument("--threads", type=int, default=None, help="intra-op threads (default: usable CPUs)")
-    end_to_end.add_argument("--spinning", choices=["on", "off"], default="off",
-                            help="onnxruntime intra-op thread spinning for both sessions (default off)")
+    end_to_end.add_argument(
+        "--spinning",
+        choices=["on", "off"],
+        default="off",
+        help="onnxruntime intra-op thread spinning for both sessions (default off)",
+    )
     end_to_end.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.threads is None:

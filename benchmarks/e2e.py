@@ -71,7 +71,7 @@ def run(image_path: Path, runs: int, warmup: int, threads: int, spinning: bool) 
     model = modelrt.load(package, threads=threads, warmup=0, extras={"onnxruntime": {"allow_spinning": spinning}})
     session = raw_session(package / "yolo_like.onnx", threads, spinning)
     input_name = session.get_inputs()[0].name
-    tensor, scale, left, top = floor.letterbox(image)
+    tensor, *_ = floor.letterbox(image)
 
     def floor_predict() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, float]]:
         t0 = time.perf_counter()
@@ -148,7 +148,9 @@ def render(report: dict[str, Any]) -> str:
     for name, value in report["ratios"].items():
         lines.append(f"{name}: {value:.3f}x")
     outside = report["modelrt_outside_model_run_ms"]
-    lines.append(f"modelrt time outside the model run: median {outside['median_ms']:.2f} ms, p90 {outside['p90_ms']:.2f} ms")
+    lines.append(
+        f"modelrt time outside the model run: median {outside['median_ms']:.2f} ms, p90 {outside['p90_ms']:.2f} ms"
+    )
     return "\n".join(lines)
 
 

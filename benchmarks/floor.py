@@ -17,7 +17,9 @@ def letterbox(image_rgb: np.ndarray, size: int = 640, pad: int = 114) -> tuple[n
     new_w, new_h = round(width * scale), round(height * scale)
     left, top = round((size - new_w) / 2 - 0.1), round((size - new_h) / 2 - 0.1)
     canvas = np.full((size, size, 3), pad, np.uint8)
-    canvas[top : top + new_h, left : left + new_w] = cv2.resize(image_rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    canvas[top : top + new_h, left : left + new_w] = cv2.resize(
+        image_rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR
+    )
     tensor = canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0
     return tensor, scale, left, top
 
@@ -41,8 +43,14 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
 
 
 def decode(
-    output: np.ndarray, scale: float, left: int, top: int, shape: tuple[int, int],
-    confidence: float, iou: float, max_detections: int,
+    output: np.ndarray,
+    scale: float,
+    left: int,
+    top: int,
+    shape: tuple[int, int],
+    confidence: float,
+    iou: float,
+    max_detections: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     predictions = output[0].T  # [N, 4 + C]
     class_scores = predictions[:, 4:]

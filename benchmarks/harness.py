@@ -21,7 +21,9 @@ def summarise(samples: list[float]) -> dict[str, float]:
     return {"median_ms": 1000 * statistics.median(samples), "p90_ms": 1000 * percentile(samples, 90)}
 
 
-def interleave(variants: Mapping[str, Variant], runs: int, warmup: int, seed: int = 0) -> dict[str, list[dict[str, float]]]:
+def interleave(
+    variants: Mapping[str, Variant], runs: int, warmup: int, seed: int = 0
+) -> dict[str, list[dict[str, float]]]:
     """Run every variant ``runs`` times in a shuffled order per round, so drift hits all alike.
 
     A variant returns its per-stage seconds; the wall time of the call is added as ``total``.

@@ -1,7 +1,8 @@
 """A YOLOv8-shaped detection model built offline with ``onnx.helper``, with a realistic NMS load.
 
-Output ``[B, 84, 8400]`` like YOLOv8n at 640x640 (three strides, 80 classes); a conv trunk whose CPU run time
-is close to YOLOv8n's (about 100 ms on 2 cores, where PEER.md measured YOLOv8n at 128-137 ms). With random weights no anchor would pass a 0.25 threshold, so one bias on
+Output ``[B, 84, 8400]`` like YOLOv8n at 640x640 (three strides, 80 classes); a conv trunk whose CPU run
+time is close to YOLOv8n's (about 100 ms on 2 cores, where PEER.md measured YOLOv8n at 128-137 ms). With
+random weights no anchor would pass a 0.25 threshold, so one bias on
 the class logits is calibrated on the benchmark image so that exactly ``passing`` anchors do: NMS and the
 box decoding then cost what they cost on a real model.
 """
@@ -30,8 +31,14 @@ def _graph(class_bias: float, seed: int = 0):  # type: ignore[no-untyped-def]
         inits.append(numpy_helper.from_array(w, f"{name}.w"))
         inits.append(numpy_helper.from_array(np.zeros(cout, np.float32), f"{name}.b"))
         nodes.append(
-            helper.make_node("Conv", [x, f"{name}.w", f"{name}.b"], [f"{name}.y"], kernel_shape=[k, k],
-                             strides=[s, s], pads=[k // 2] * 4)
+            helper.make_node(
+                "Conv",
+                [x, f"{name}.w", f"{name}.b"],
+                [f"{name}.y"],
+                kernel_shape=[k, k],
+                strides=[s, s],
+                pads=[k // 2] * 4,
+            )
         )
         if not relu:
             return f"{name}.y"

@@ -1,4 +1,4 @@
-"""Write a page image rotated by 0, 90, 180 and 270 degrees (clockwise, the orientation model's convention) for the orientation demo.
+"""Write a page image rotated clockwise by 0, 90, 180 and 270 degrees (the orientation model's convention).
 
 Usage: python demo/rotate_page.py IMAGE OUT_DIR
 """

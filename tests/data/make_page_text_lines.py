@@ -39,9 +39,7 @@ POSTPROCESS = {
 
 def load_det_utils(package_dir: Path):
     # Loaded by path: importing the rapidocr_onnxruntime package would pull its whole OCR pipeline.
-    spec = importlib.util.spec_from_file_location(
-        "rapidocr_det_utils", package_dir / "ch_ppocr_det" / "utils.py"
-    )
+    spec = importlib.util.spec_from_file_location("rapidocr_det_utils", package_dir / "ch_ppocr_det" / "utils.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

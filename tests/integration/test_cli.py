@@ -49,8 +49,9 @@ def test_package_writes_a_manifest_with_sha256(tmp_path: Path, demo_packages: Pa
     labels = tmp_path / "labels.txt"
     labels.write_text("0\n90\n180\n270\n")
     out = tmp_path / "pkg"
-    result = run_cli("package", str(model_file), "--task", "classification", "--labels", str(labels),
-                     "--size", "224", "-o", str(out))
+    result = run_cli(
+        "package", str(model_file), "--task", "classification", "--labels", str(labels), "--size", "224", "-o", str(out)
+    )
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "modelrt.json").read_text())
     assert len(manifest["artifacts"][0]["sha256"]) == 64

@@ -84,7 +84,7 @@ def test_a_batch_gives_the_same_answers_as_single_images(orientation: modelrt.Mo
     batch = orientation.predict(rotations, color="bgr")
     singles = [orientation.predict(image, color="bgr") for image in rotations]
     assert [r.label for r in batch] == [r.label for r in singles] == ["0", "180"]
-    for together, alone in zip(batch, singles):
+    for together, alone in zip(batch, singles, strict=True):
         np.testing.assert_allclose(together.probabilities, alone.probabilities, atol=1e-5)
 
 

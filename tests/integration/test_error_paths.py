@@ -38,8 +38,13 @@ def _tiny_classifier(path: Path) -> Path:
 
 def _package(tmp_path: Path, model_file: Path) -> Path:
     out = tmp_path / "package"
-    build_package(model_file, out, task="classification", labels=["red", "green", "blue"],
-                  input_spec={"size": [8, 8], "resize": "stretch"})
+    build_package(
+        model_file,
+        out,
+        task="classification",
+        labels=["red", "green", "blue"],
+        input_spec={"size": [8, 8], "resize": "stretch"},
+    )
     return out
 
 
@@ -64,7 +69,7 @@ def test_corrupt_onnx_is_a_package_error_naming_the_file(tmp_path: Path) -> None
     garbage = tmp_path / "broken.onnx"
     garbage.write_bytes(b"this is not a protobuf" * 20)
     package = _package(tmp_path, garbage)
-    with pytest.raises(modelrt.PackageError, match="broken.onnx"):
+    with pytest.raises(modelrt.PackageError, match=r"broken\.onnx"):
         modelrt.load(package)
 
 
@@ -107,7 +112,7 @@ def test_garbage_image_bytes_are_an_input_error(model: modelrt.Model) -> None:
 
 
 def test_missing_image_file_is_an_input_error(model: modelrt.Model, tmp_path: Path) -> None:
-    with pytest.raises(modelrt.InputError, match="missing.png"):
+    with pytest.raises(modelrt.InputError, match=r"missing\.png"):
         model.predict(tmp_path / "missing.png")
 
 
@@ -117,7 +122,7 @@ def test_wrong_channel_count_is_an_input_error(model: modelrt.Model) -> None:
 
 
 def test_zero_size_image_is_an_input_error(model: modelrt.Model) -> None:
-    with pytest.raises(modelrt.InputError, match="empty|zero"):
+    with pytest.raises(modelrt.InputError, match=r"empty|zero"):
         model.predict(np.zeros((0, 10, 3), np.uint8))
 
 

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
+
 from modelrt.backend import Artifact
 from modelrt.options import RunOptions
 from modelrt_onnx.backend import OnnxRuntimeBackend
-from onnx import TensorProto, helper, numpy_helper
 
 COCO_LIKE = ("person", "bicycle", "car")
 
@@ -30,9 +31,7 @@ def _save(model: onnx.ModelProto, path: Path) -> Path:
     return path
 
 
-def _model(
-    graph: onnx.GraphProto, opset: int = 17, metadata: Mapping[str, str] | None = None
-) -> onnx.ModelProto:
+def _model(graph: onnx.GraphProto, opset: int = 17, metadata: Mapping[str, str] | None = None) -> onnx.ModelProto:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8  # readable by every onnxruntime this plugin supports
     if metadata:
@@ -78,10 +77,7 @@ def constant_output_model(
         helper.make_node("Add", ["zeros", "nothing"], ["output0"]),
     ]
     inputs = [helper.make_tensor_value_info("images", input_type, list(input_shape))]
-    inputs += [
-        helper.make_tensor_value_info(f"extra{index}", TensorProto.FLOAT, [1])
-        for index in range(extra_inputs)
-    ]
+    inputs += [helper.make_tensor_value_info(f"extra{index}", TensorProto.FLOAT, [1]) for index in range(extra_inputs)]
     graph = helper.make_graph(
         nodes,
         "head",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from modelrt.devices import Device
 from modelrt.environment import Environment
 from modelrt_onnx import backend as backend_module
@@ -21,9 +22,7 @@ HOST_WITHOUT_DRIVER = Environment(system="Linux", nvidia_evidence=())
 def gpu_build(monkeypatch: pytest.MonkeyPatch, fake_ort: Any) -> None:
     """onnxruntime-gpu installed: CUDA listed whatever the host has (as ENVIRONMENT.md observed)."""
     monkeypatch.setattr(backend_module, "installed_runtime_builds", lambda: GPU_BUILD)
-    monkeypatch.setattr(
-        backend_module, "import_onnxruntime", lambda: fake_ort(GPU_PROVIDERS, version="1.22.0")
-    )
+    monkeypatch.setattr(backend_module, "import_onnxruntime", lambda: fake_ort(GPU_PROVIDERS, version="1.22.0"))
 
 
 def test_cpu_is_usable_with_the_installed_cpu_build(backend: OnnxRuntimeBackend) -> None:
@@ -59,9 +58,7 @@ def test_coreml_on_macos_with_a_build_without_it_says_to_install_the_macos_wheel
 
 
 @pytest.mark.parametrize("device", ["mps", "dla:0"])
-def test_device_kinds_onnxruntime_cannot_serve_are_not_usable(
-    backend: OnnxRuntimeBackend, device: str
-) -> None:
+def test_device_kinds_onnxruntime_cannot_serve_are_not_usable(backend: OnnxRuntimeBackend, device: str) -> None:
     availability = backend.availability(Environment(), Device.parse(device))
     assert not availability.usable
     assert "cpu, cuda and coreml" in availability.reason
@@ -89,9 +86,7 @@ def test_missing_onnxruntime_for_cuda_says_to_install_the_gpu_extra(
 
     monkeypatch.setattr(backend_module, "installed_runtime_builds", lambda: ())
     monkeypatch.setattr(backend_module, "import_onnxruntime", missing)
-    assert (
-        backend.availability(HOST_WITH_DRIVER, Device.parse("cuda")).fix == 'pip install "modelrt[onnx-gpu]"'
-    )
+    assert backend.availability(HOST_WITH_DRIVER, Device.parse("cuda")).fix == 'pip install "modelrt[onnx-gpu]"'
 
 
 def test_onnxruntime_that_fails_to_import_is_not_usable_and_says_to_reinstall(

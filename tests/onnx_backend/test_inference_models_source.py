@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from modelrt.devices import Device
 from modelrt.errors import PackageError
 from modelrt.manifest import manifest_from_dict, manifest_to_dict
@@ -94,9 +95,7 @@ def test_the_manifest_is_valid_for_the_core_parser(
     assert manifest_from_dict(manifest_to_dict(manifest)) == manifest
 
 
-def test_the_weights_load_and_run_on_the_backend(
-    source: InferenceModelsSource, inference_models_package: Any
-) -> None:
+def test_the_weights_load_and_run_on_the_backend(source: InferenceModelsSource, inference_models_package: Any) -> None:
     package = source.open(str(inference_models_package()))
     artifact = package.open_artifact(package.entries("main")[0])
     session = OnnxRuntimeBackend().load(artifact, Device.parse("cpu"), RunOptions(threads=1))
@@ -113,9 +112,7 @@ def test_architectures_run_by_the_same_head_code_map_to_it(
     assert source.open(str(inference_models_package(model_config=config))).manifest.architecture == expected
 
 
-def test_stretch_resize_and_bgr_networks_are_kept(
-    source: InferenceModelsSource, inference_models_package: Any
-) -> None:
+def test_stretch_resize_and_bgr_networks_are_kept(source: InferenceModelsSource, inference_models_package: Any) -> None:
     root = inference_models_package(inference_config=_config(resize_mode="stretch", color_mode="bgr"))
     spec = source.open(str(root)).manifest.input
     assert (spec.resize, spec.color) == ("stretch", "bgr")
@@ -129,9 +126,7 @@ def test_missing_padding_value_pads_with_zero_as_inference_models_does(
     assert source.open(str(inference_models_package(inference_config=config))).manifest.input.pad_value == 0
 
 
-def test_normalization_becomes_mean_and_std(
-    source: InferenceModelsSource, inference_models_package: Any
-) -> None:
+def test_normalization_becomes_mean_and_std(source: InferenceModelsSource, inference_models_package: Any) -> None:
     config = _config(normalization=[[0.485, 0.456, 0.406], [0.229, 0.224, 0.225]])
     spec = source.open(str(inference_models_package(inference_config=config))).manifest.input
     assert spec.mean == (0.485, 0.456, 0.406) and spec.std == (0.229, 0.224, 0.225)
@@ -150,9 +145,7 @@ def test_a_dynamic_batch_package_has_a_dynamic_batch(
 ) -> None:
     config = _config()
     config["forward_pass"] = {"max_dynamic_batch_size": 16}
-    assert (
-        source.open(str(inference_models_package(inference_config=config))).manifest.input.batch == "dynamic"
-    )
+    assert source.open(str(inference_models_package(inference_config=config))).manifest.input.batch == "dynamic"
 
 
 def test_dynamic_spatial_size_with_divisible_padding_sets_the_size_multiple(
@@ -169,10 +162,7 @@ def test_dynamic_spatial_size_with_divisible_padding_sets_the_size_multiple(
 def test_auto_orient_is_ignored(source: InferenceModelsSource, inference_models_package: Any) -> None:
     config = _config()
     config["image_pre_processing"] = {"auto-orient": {"enabled": True}}
-    assert (
-        source.open(str(inference_models_package(inference_config=config))).manifest.task
-        == "object-detection"
-    )
+    assert source.open(str(inference_models_package(inference_config=config))).manifest.task == "object-detection"
 
 
 def test_trailing_blank_lines_of_class_names_are_dropped(

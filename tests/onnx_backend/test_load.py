@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import onnxruntime
 import pytest
+
 from modelrt.backend import Artifact, Session
 from modelrt.devices import Device
 from modelrt.errors import HardwareError, InputError, NoUsableBackendError, PackageError
@@ -111,17 +112,13 @@ def test_thread_spinning_stays_on_by_default(
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
-def test_thread_spinning_can_be_turned_off(
-    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any
-) -> None:
+def test_thread_spinning_can_be_turned_off(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> None:
     options = RunOptions(extras={"onnxruntime": {"allow_spinning": False}})
     session = backend.load(make_artifact(models.affine()), CPU, options)
     assert _options_of(session).get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
-def test_allow_spinning_must_be_a_boolean(
-    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any
-) -> None:
+def test_allow_spinning_must_be_a_boolean(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> None:
     options = RunOptions(extras={"onnxruntime": {"allow_spinning": "no"}})
     with pytest.raises(InputError, match=r"allow_spinning must be true or false"):
         backend.load(make_artifact(models.affine()), CPU, options)
@@ -150,9 +147,7 @@ def test_a_silent_fallback_to_cpu_is_a_hardware_error(
 ) -> None:
     gpu_build = fake_ort(("CUDAExecutionProvider", "CPUExecutionProvider"))
     monkeypatch.setattr(backend_module, "import_onnxruntime", lambda: gpu_build)
-    with pytest.raises(
-        HardwareError, match=r"CUDAExecutionProvider on cuda:0 but fell back to CPUExecutionProvider"
-    ):
+    with pytest.raises(HardwareError, match=r"CUDAExecutionProvider on cuda:0 but fell back to CPUExecutionProvider"):
         backend.load(make_artifact(models.affine()), Device.parse("cuda:0"), one_thread)
 
 

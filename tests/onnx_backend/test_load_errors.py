@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from modelrt.devices import Device
 from modelrt.errors import PackageError, SecurityError
 from modelrt.options import RunOptions
@@ -37,16 +38,12 @@ def test_garbage_bytes_are_a_package_error_naming_the_file(
         _load(backend, make_artifact, models.garbage())
 
 
-def test_an_empty_file_is_a_package_error(
-    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any
-) -> None:
+def test_an_empty_file_is_a_package_error(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> None:
     with pytest.raises(PackageError, match=r"empty \(0 bytes\)"):
         _load(backend, make_artifact, models.empty())
 
 
-def test_a_missing_file_is_a_package_error(
-    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any
-) -> None:
+def test_a_missing_file_is_a_package_error(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> None:
     with pytest.raises(PackageError, match=r"does not exist"):
         _load(backend, make_artifact, models.path("absent.onnx"))
 

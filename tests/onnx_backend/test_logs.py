@@ -8,6 +8,7 @@ from typing import Any
 
 import onnxruntime
 import pytest
+
 from modelrt.devices import Device
 from modelrt.options import RunOptions
 from modelrt_onnx.backend import OnnxRuntimeBackend
@@ -42,12 +43,8 @@ def test_an_onnxruntime_warning_during_load_reaches_the_modelrt_onnx_logger(
     backend: OnnxRuntimeBackend, models: Any, make_artifact: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="modelrt.onnx"):
-        backend.load(
-            make_artifact(models.with_unused_initializer()), Device.parse("cpu"), RunOptions(threads=1)
-        )
-    routed = [
-        record for record in caplog.records if record.name == "modelrt.onnx" and "leftover" in record.message
-    ]
+        backend.load(make_artifact(models.with_unused_initializer()), Device.parse("cpu"), RunOptions(threads=1))
+    routed = [record for record in caplog.records if record.name == "modelrt.onnx" and "leftover" in record.message]
     assert routed and routed[0].levelno == logging.WARNING
     assert "not used by any node" in routed[0].message
 
@@ -61,9 +58,7 @@ def test_onnxruntime_messages_below_the_logger_level_are_not_emitted(
 ) -> None:
     onnx_logger_level(logging.ERROR)
     with caplog.at_level(logging.ERROR, logger="modelrt.onnx"):
-        backend.load(
-            make_artifact(models.with_unused_initializer()), Device.parse("cpu"), RunOptions(threads=1)
-        )
+        backend.load(make_artifact(models.with_unused_initializer()), Device.parse("cpu"), RunOptions(threads=1))
     assert not [record for record in caplog.records if "leftover" in record.message]
 
 

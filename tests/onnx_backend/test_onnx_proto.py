@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from modelrt.backend import TensorInfo
-from modelrt_onnx.onnx_proto import OnnxFormatError, external_data_locations, read_header
 from onnx import TensorProto, helper, numpy_helper
 from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+from modelrt.backend import TensorInfo
+from modelrt_onnx.onnx_proto import OnnxFormatError, external_data_locations, read_header
 
 
 def _onnx_signature(values: Any) -> list[TensorInfo]:
@@ -19,11 +20,7 @@ def _onnx_signature(values: Any) -> list[TensorInfo]:
     for value in values:
         dims = value.type.tensor_type.shape.dim
         shape = tuple(
-            dim.dim_value
-            if dim.HasField("dim_value")
-            else dim.dim_param
-            if dim.HasField("dim_param")
-            else None
+            dim.dim_value if dim.HasField("dim_value") else dim.dim_param if dim.HasField("dim_param") else None
             for dim in dims
         )
         dtype = helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type).name

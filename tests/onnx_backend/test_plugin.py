@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from modelrt.backend import Backend
 from modelrt.specs import BackendSpec, SourceSpec, load_factory
 from modelrt_onnx import plugin

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 
 import pytest
+
 from modelrt.devices import Device
 from modelrt_onnx.providers import (
     PROVIDERS,
@@ -79,10 +80,7 @@ def test_this_environment_has_exactly_the_cpu_build() -> None:
 
 def test_conflict_fix_uninstalls_both_builds_and_installs_the_one_extra_the_device_needs() -> None:
     builds = (RuntimeBuild("onnxruntime", "1.32.0"), RuntimeBuild("onnxruntime-gpu", "1.22.0"))
-    assert (
-        conflict_fix(builds, "cpu")
-        == 'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "modelrt[onnx]"'
-    )
+    assert conflict_fix(builds, "cpu") == 'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "modelrt[onnx]"'
     assert conflict_fix(builds, "cuda") == (
         'pip uninstall -y onnxruntime onnxruntime-gpu && pip install "modelrt[onnx-gpu]"'
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from modelrt.backend import TensorInfo
 from modelrt.devices import Device
 from modelrt.errors import HardwareError, InputError, ModelClosedError
@@ -144,9 +145,7 @@ def test_input_errors_are_value_errors_too(affine_session: OnnxSession) -> None:
 def test_the_session_stays_usable_after_an_input_error(affine_session: OnnxSession) -> None:
     with pytest.raises(InputError):
         affine_session.run({"x": np.zeros((1, 5), np.float32)})
-    np.testing.assert_array_equal(
-        affine_session.run({"x": np.zeros((1, 3), np.float32)})["y"], np.ones((1, 3))
-    )
+    np.testing.assert_array_equal(affine_session.run({"x": np.zeros((1, 3), np.float32)})["y"], np.ones((1, 3)))
 
 
 def test_running_out_of_memory_is_a_hardware_error_not_an_input_error() -> None:

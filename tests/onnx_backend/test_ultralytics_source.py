@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from onnx import TensorProto
+
 from modelrt.devices import Device
 from modelrt.errors import PackageError
 from modelrt.manifest import manifest_from_dict, manifest_to_dict
 from modelrt.options import RunOptions
 from modelrt_onnx.backend import OnnxRuntimeBackend
 from modelrt_onnx.sources import UltralyticsOnnxSource
-from onnx import TensorProto
 
 from .conftest import COCO_LIKE, ultralytics_metadata
 
@@ -23,9 +24,7 @@ def source() -> UltralyticsOnnxSource:
     return UltralyticsOnnxSource()
 
 
-def test_a_detector_with_a_4_plus_c_head_is_a_yolov8_package(
-    source: UltralyticsOnnxSource, models: Any
-) -> None:
+def test_a_detector_with_a_4_plus_c_head_is_a_yolov8_package(source: UltralyticsOnnxSource, models: Any) -> None:
     path = models.detector()
     package = source.open(str(path))
     manifest = package.manifest
@@ -39,9 +38,7 @@ def test_a_detector_with_a_4_plus_c_head_is_a_yolov8_package(
     assert manifest.name == "yolov8n"
 
 
-def test_detector_input_is_letterboxed_rgb_scaled_to_unit_range(
-    source: UltralyticsOnnxSource, models: Any
-) -> None:
+def test_detector_input_is_letterboxed_rgb_scaled_to_unit_range(source: UltralyticsOnnxSource, models: Any) -> None:
     spec = source.open(str(models.detector())).manifest.input
     assert (spec.size, spec.resize, spec.pad_value, spec.color, spec.layout) == (
         (64, 64),
@@ -54,9 +51,7 @@ def test_detector_input_is_letterboxed_rgb_scaled_to_unit_range(
     assert (spec.batch, spec.dynamic_size, spec.size_multiple, spec.dtype) == (1, False, 32, "float32")
 
 
-def test_detector_post_processing_defaults_are_ultralytics_own(
-    source: UltralyticsOnnxSource, models: Any
-) -> None:
+def test_detector_post_processing_defaults_are_ultralytics_own(source: UltralyticsOnnxSource, models: Any) -> None:
     post = source.open(str(models.detector())).manifest.postprocess
     assert (post.confidence, post.iou, post.max_detections, post.class_agnostic) == (0.25, 0.7, 300, False)
 
@@ -74,9 +69,7 @@ def test_the_manifest_is_valid_for_the_core_parser(source: UltralyticsOnnxSource
     assert manifest_from_dict(manifest_to_dict(manifest)) == manifest
 
 
-def test_the_package_artifact_loads_and_runs_on_the_backend(
-    source: UltralyticsOnnxSource, models: Any
-) -> None:
+def test_the_package_artifact_loads_and_runs_on_the_backend(source: UltralyticsOnnxSource, models: Any) -> None:
     package = source.open(str(models.detector()))
     artifact = package.open_artifact(package.entries("main")[0])
     session = OnnxRuntimeBackend().load(artifact, Device.parse("cpu"), RunOptions(threads=1))
@@ -136,9 +129,7 @@ def test_a_missing_file_is_a_package_error_naming_it(source: UltralyticsOnnxSour
         source.open(str(tmp_path / "nowhere.onnx"))
 
 
-def test_a_directory_named_like_a_model_is_a_package_error(
-    source: UltralyticsOnnxSource, tmp_path: Path
-) -> None:
+def test_a_directory_named_like_a_model_is_a_package_error(source: UltralyticsOnnxSource, tmp_path: Path) -> None:
     (tmp_path / "odd.onnx").mkdir()
     with pytest.raises(PackageError, match=r"is not a file"):
         source.open(str(tmp_path / "odd.onnx"))
@@ -247,9 +238,7 @@ def test_an_integer_image_input_is_refused(source: UltralyticsOnnxSource, models
         source.open(str(models.detector(input_type=TensorProto.INT32)))
 
 
-def test_a_head_that_does_not_match_the_class_count_is_refused(
-    source: UltralyticsOnnxSource, models: Any
-) -> None:
+def test_a_head_that_does_not_match_the_class_count_is_refused(source: UltralyticsOnnxSource, models: Any) -> None:
     with pytest.raises(PackageError, match=r"3 classes should output \[batch, 7, anchors\].*\[1, 85, 8400\]"):
         source.open(str(models.detector(output_shape=(1, 85, 8400))))
 

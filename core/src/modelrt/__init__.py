@@ -26,8 +26,8 @@ if TYPE_CHECKING:
         IntegrityError,
         ModelClosedError,
         ModelRTError,
-        NoUsableBackendError,
         NotCachedError,
+        NoUsableBackendError,
         PackageError,
         PluginError,
         SecurityError,
@@ -38,7 +38,15 @@ if TYPE_CHECKING:
     from modelrt.options import RunOptions
     from modelrt.plan import LoadPlan
     from modelrt.results import Classification, Detections, Prediction
-    from modelrt.specs import ArchitectureSpec, Availability, BackendSpec, Finding, Severity, SourceSpec, Status
+    from modelrt.specs import (
+        ArchitectureSpec,
+        Availability,
+        BackendSpec,
+        Finding,
+        Severity,
+        SourceSpec,
+        Status,
+    )
 
 logging.getLogger("modelrt").addHandler(logging.NullHandler())
 
@@ -81,7 +89,43 @@ _EXPORTS: dict[str, str] = {
     },
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "__version__",
+    "ArchitectureSpec",
+    "Artifact",
+    "Availability",
+    "Backend",
+    "BackendSpec",
+    "Classification",
+    "Detections",
+    "Device",
+    "Finding",
+    "HardwareError",
+    "InputError",
+    "IntegrityError",
+    "LoadPlan",
+    "Model",
+    "ModelClosedError",
+    "ModelRTError",
+    "NoUsableBackendError",
+    "NotCachedError",
+    "PackageError",
+    "PluginError",
+    "Prediction",
+    "RunOptions",
+    "SecurityError",
+    "Session",
+    "Severity",
+    "SourceSpec",
+    "Status",
+    "StorageError",
+    "TensorInfo",
+    "environment",
+    "explain",
+    "hookimpl",
+    "load",
+    "plugins",
+]
 
 
 def __getattr__(name: str) -> Any:

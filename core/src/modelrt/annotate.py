@@ -52,9 +52,7 @@ def annotate(image: np.ndarray, prediction: Prediction) -> np.ndarray:
             line,
         )
     else:
-        raise InputError(
-            f"annotate can draw Detections and Classification results, not {type(prediction).__name__}"
-        )
+        raise InputError(f"annotate can draw Detections and Classification results, not {type(prediction).__name__}")
     return canvas
 
 
@@ -65,9 +63,7 @@ def _draw_detections(canvas: np.ndarray, detections: Detections, line: int) -> N
         x1, y1, x2, y2 = (round(v) for v in detections.xyxy[index].tolist())
         if detections.polygons is not None:
             outline = np.round(detections.polygons[index]).astype(np.int32)
-            cv2.polylines(
-                canvas, [outline], isClosed=True, color=colour, thickness=line, lineType=cv2.LINE_AA
-            )
+            cv2.polylines(canvas, [outline], isClosed=True, color=colour, thickness=line, lineType=cv2.LINE_AA)
         else:
             cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness=line, lineType=cv2.LINE_AA)
         if detections.keypoints is not None:
@@ -77,9 +73,7 @@ def _draw_detections(canvas: np.ndarray, detections: Detections, line: int) -> N
         _draw_label(canvas, f"{names[index]} {detections.confidence[index]:.2f}", (x1, y1), colour, line)
 
 
-def _draw_label(
-    canvas: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, ...], line: int
-) -> None:
+def _draw_label(canvas: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, ...], line: int) -> None:
     """``text`` on a filled background just above ``corner`` (below it at the image's top edge)."""
     scale = 0.4 * line
     thickness = max(1, line // 2)

@@ -75,8 +75,13 @@ def explain(
     manager = manager or default_manager()
     options = _run_options(threads, precision, 0, extras)
     _package, plan, _arch = plan_for(
-        model, device=device, backend=backend, options=options, offline=offline,
-        allow_pickle=allow_pickle, manager=manager,
+        model,
+        device=device,
+        backend=backend,
+        options=options,
+        offline=offline,
+        allow_pickle=allow_pickle,
+        manager=manager,
     )
     return probe_plan(plan, current_environment(manager), build_backends(plan, manager))
 

@@ -103,6 +103,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from modelrt.annotate import annotate
     from modelrt.images import load_image
     from modelrt.model import load
+    from modelrt.results import Prediction
     from modelrt.storage import storage_errors
 
     save_paths = _save_paths(Path(args.save), args.images) if args.save else []
@@ -112,6 +113,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for index, image_path in enumerate(args.images):
             image = load_image(image_path)
             result = model.predict(image, **overrides)
+            assert isinstance(result, Prediction)  # one image in, one result out
             outputs.append({"image": image_path, **result.to_dict()})
             if not args.json:
                 print(_describe(image_path, result))
@@ -219,7 +221,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"model": model.name, "runs": args.runs, "median_ms": summary})
         else:
-            print(f"{model.name}: median over {args.runs} runs (ms): " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+            print(
+                f"{model.name}: median over {args.runs} runs (ms): " + ", ".join(f"{k} {v}" for k, v in summary.items())
+            )
     return 0
 
 

@@ -60,9 +60,7 @@ def _linux(env: Environment) -> Finding:
             row="cpu-x86_64-linux",
             status=Status.STABLE,
             severity=Severity.INFO,
-            message=(
-                f"CPU x86_64 on {_linux_words(env)}: stable. The ONNX backend runs models on this CPU."
-            ),
+            message=(f"CPU x86_64 on {_linux_words(env)}: stable. The ONNX backend runs models on this CPU."),
             install=(_ONNX,),
         )
     if env.architecture == "aarch64":
@@ -172,9 +170,7 @@ def _unknown_host(env: Environment) -> Finding:
 
 def _linux_words(env: Environment) -> str:
     """``Ubuntu 22.04.4 LTS in a docker container``: the Linux flavour as a user recognises it."""
-    name = env.distribution_name or " ".join(
-        part for part in (env.distribution, env.distribution_version) if part
-    )
+    name = env.distribution_name or " ".join(part for part in (env.distribution, env.distribution_version) if part)
     words = name or "Linux (distribution unknown)"
     if env.container and env.container != "none":
         words += f" in a {env.container} container"

@@ -136,9 +136,7 @@ def render_report(report: EnvironmentReport) -> str:
 def _host_section(env: Environment) -> str:
     lines = ["modelrt environment"]
     if env.host_root is not None:
-        lines.append(
-            _field("Host root", f"{env.host_root} (a fake root: the facts below come from its files)")
-        )
+        lines.append(_field("Host root", f"{env.host_root} (a fake root: the facts below come from its files)"))
     lines.append(_field("System", _system_words(env)))
     lines.append(_field("CPU", _cpu_words(env)))
     lines.append(_field("Memory", _memory_words(env.memory_bytes)))

@@ -285,11 +285,7 @@ def _os_version(host: Host, system: str | None) -> str | None:
 def _probe_container(host: Host, system: str | None, unknown: dict[str, str]) -> str | None:
     """Which container runtime this process runs under, from the marker files each one leaves."""
     init_cgroup = host.read_text("proc/1/cgroup") or ""
-    if (
-        "kubepods" in init_cgroup
-        or host.env("KUBERNETES_SERVICE_HOST")
-        or host.exists("var/run/secrets/kubernetes.io")
-    ):
+    if "kubepods" in init_cgroup or host.env("KUBERNETES_SERVICE_HOST") or host.exists("var/run/secrets/kubernetes.io"):
         return "kubernetes"
     if host.exists("run/.containerenv") or "libpod" in init_cgroup:
         return "podman"

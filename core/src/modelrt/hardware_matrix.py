@@ -45,18 +45,10 @@ HARDWARE_MATRIX: tuple[MatrixRow, ...] = (
         Status.STABLE,
         "needs CUDA 11.8 or 12.x and an NVIDIA driver",
     ),
-    MatrixRow(
-        "nvidia-other-linux", "NVIDIA GPU", "other Linux", "bare-metal, Docker", Status.REQUIRES_VERIFICATION
-    ),
-    MatrixRow(
-        "jetson-jp61-docker", "Jetson JetPack 6.1 (Orin AGX/NX/Nano)", "Ubuntu 22.04", "Docker", Status.STABLE
-    ),
-    MatrixRow(
-        "jetson-jp61-bare-metal", "Jetson JetPack 6.1", "Ubuntu 22.04", "bare-metal", Status.EXPERIMENTAL
-    ),
-    MatrixRow(
-        "jetson-jp51-docker", "Jetson JetPack 5.1", "Ubuntu 20.04", "Docker (custom build)", Status.STABLE
-    ),
+    MatrixRow("nvidia-other-linux", "NVIDIA GPU", "other Linux", "bare-metal, Docker", Status.REQUIRES_VERIFICATION),
+    MatrixRow("jetson-jp61-docker", "Jetson JetPack 6.1 (Orin AGX/NX/Nano)", "Ubuntu 22.04", "Docker", Status.STABLE),
+    MatrixRow("jetson-jp61-bare-metal", "Jetson JetPack 6.1", "Ubuntu 22.04", "bare-metal", Status.EXPERIMENTAL),
+    MatrixRow("jetson-jp51-docker", "Jetson JetPack 5.1", "Ubuntu 20.04", "Docker (custom build)", Status.STABLE),
     MatrixRow(
         "jetson-jp51-bare-metal",
         "Jetson JetPack 5.1",

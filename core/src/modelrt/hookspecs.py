@@ -1,3 +1,4 @@
+# mypy: disable-error-code="empty-body"
 """The whole plugin contract of modelrt, in one module.
 
 A plugin is a module whose functions carry the ``modelrt.hookimpl`` marker, named in its

@@ -90,8 +90,7 @@ def _from_array(array: np.ndarray, color: str) -> np.ndarray:
     if array.ndim != 3:
         hint = "; for a batch, pass a list of images" if array.ndim == 4 else ""
         raise InputError(
-            f"image array has shape {array.shape}; expected HxWx3 (color), HxWx4 (with alpha) or HxW "
-            f"(grayscale){hint}"
+            f"image array has shape {array.shape}; expected HxWx3 (color), HxWx4 (with alpha) or HxW (grayscale){hint}"
         )
     channels = array.shape[2]
     if channels not in (3, 4):

@@ -65,14 +65,14 @@ def _three_floats(value: Any) -> tuple[float, float, float]:
     values = tuple(float(v) for v in value)
     if len(values) != 3:
         raise ValueError(f"expected 3 values (one per channel), got {len(values)}")
-    return values  # type: ignore[return-value]
+    return values[0], values[1], values[2]
 
 
 def _size(value: Any) -> tuple[int, int]:
     values = tuple(int(v) for v in value)
     if len(values) != 2 or min(values) < 1:
         raise ValueError(f"size must be [height, width] of positive integers, got {list(value)}")
-    return values  # type: ignore[return-value]
+    return values[0], values[1]
 
 
 @attrs.frozen

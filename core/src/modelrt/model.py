@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelrt.devices import Device
@@ -31,8 +31,6 @@ from modelrt.plan import (
 from modelrt.specs import load_factory
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from modelrt.backend import Session
     from modelrt.environment import Environment
     from modelrt.packages import ModelPackage
@@ -189,8 +187,13 @@ def load(
     manager = manager or default_manager()
     options = _run_options(threads, precision, warmup, extras)
     package, plan, arch_class = plan_for(
-        model, device=device, backend=backend, options=options, offline=offline,
-        allow_pickle=allow_pickle, manager=manager,
+        model,
+        device=device,
+        backend=backend,
+        options=options,
+        offline=offline,
+        allow_pickle=allow_pickle,
+        manager=manager,
     )
     env = environment or current_environment(manager)
     backends = build_backends(plan, manager)
@@ -272,4 +275,3 @@ def _no_usable_message(plan: LoadPlan, role: str) -> str:
     fixes = list(dict.fromkeys(c.fix for c in tried if c.fix))
     fix_text = f" Fix: {' or '.join(fixes)}." if fixes else " Run `modelrt env` to see what to install."
     return f"no usable backend for {plan.model!r} (role {role!r}): {reasons}.{fix_text}"
-

@@ -76,9 +76,7 @@ class _Candidates:
         return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def _suppress_within_one_group(
-    candidates: _Candidates, iou_threshold: float, max_detections: int
-) -> np.ndarray:
+def _suppress_within_one_group(candidates: _Candidates, iou_threshold: float, max_detections: int) -> np.ndarray:
     kept: list[int] = []
     while candidates.rank.size and len(kept) < max_detections:
         kept.append(int(candidates.rank[0]))
@@ -111,6 +109,4 @@ def _enough_kept(kept: list[np.ndarray], max_detections: int, best_remaining_ran
     """Whether ``max_detections`` kept boxes all outrank every box still remaining."""
     if sum(part.size for part in kept) < max_detections:
         return False
-    return bool(
-        np.partition(np.concatenate(kept), max_detections - 1)[max_detections - 1] < best_remaining_rank
-    )
+    return bool(np.partition(np.concatenate(kept), max_detections - 1)[max_detections - 1] < best_remaining_rank)

@@ -116,4 +116,3 @@ def build_package(
 
 def _entry_data(entry: ArtifactEntry) -> dict[str, Any]:
     return {key: value for key, value in attrs.asdict(entry).items() if value is not None}
-

@@ -172,9 +172,7 @@ class PluginManager:
     def owner(self, kind: str, name: str) -> str:
         """The plugin that registered the ``kind`` (backend, architecture, source) called ``name``."""
         if kind not in _REGISTRATIONS:
-            raise InputError(
-                f"unknown registration kind {kind!r}: expected one of {', '.join(_REGISTRATIONS)}"
-            )
+            raise InputError(f"unknown registration kind {kind!r}: expected one of {', '.join(_REGISTRATIONS)}")
         with self._lock:
             self._checked()
             claim = self._claims[kind].get(name)
@@ -273,9 +271,7 @@ class PluginManager:
             if (_canonical(dist_name), entry_point.name) in seen:
                 # The same distribution visible twice on sys.path (pluggy crashes here): Python imports
                 # the first one, so that is the one we keep.
-                logger.debug(
-                    "plugin %r of %s seen twice on sys.path; keeping the first", entry_point.name, dist_name
-                )
+                logger.debug("plugin %r of %s seen twice on sys.path; keeping the first", entry_point.name, dist_name)
                 continue
             seen.add((_canonical(dist_name), entry_point.name))
             record = _PluginRecord(entry_point.name, dist_name, dist.version if dist is not None else None)
@@ -288,9 +284,7 @@ class PluginManager:
     def _load_entry_point(
         self, record: _PluginRecord, entry_point: Any, only: set[str] | None, disabled: set[str]
     ) -> None:
-        holder = next(
-            (other for other in self._records if other.name == record.name and other is not record), None
-        )
+        holder = next((other for other in self._records if other.name == record.name and other is not record), None)
         if holder is not None:
             raise self._break(
                 record,
@@ -307,9 +301,7 @@ class PluginManager:
         try:
             plugin = entry_point.load()
         except Exception as exc:  # whatever a plugin's import raises must not stop the others
-            raise self._break(
-                record, f"failed to import {entry_point.value}: {_describe(exc)}", exc
-            ) from None
+            raise self._break(record, f"failed to import {entry_point.value}: {_describe(exc)}", exc) from None
         self._admit(record, plugin, declares_core_range=declared)
 
     def _check_core_range(self, record: _PluginRecord, requires: Iterable[str] | None) -> bool:
@@ -322,9 +314,7 @@ class PluginManager:
             try:
                 requirement = Requirement(line)
             except InvalidRequirement as exc:
-                raise self._break(
-                    record, f"its metadata has an unreadable requirement {line!r}: {exc}", exc
-                ) from None
+                raise self._break(record, f"its metadata has an unreadable requirement {line!r}: {exc}", exc) from None
             if _canonical(requirement.name) != CORE_DISTRIBUTION:
                 continue
             if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
@@ -366,9 +356,7 @@ class PluginManager:
         for kind, specs in claims.items():
             for spec in specs:
                 self._claims[kind][spec.name] = (spec, record)
-        record.registers = {
-            _registers_key(kind): tuple(spec.name for spec in specs) for kind, specs in claims.items()
-        }
+        record.registers = {_registers_key(kind): tuple(spec.name for spec in specs) for kind, specs in claims.items()}
         record.status = "ok" if declares_core_range else "unversioned"
 
     def _unknown_hooks(self, record: _PluginRecord) -> str:
@@ -411,16 +399,10 @@ class PluginManager:
     def _working(self) -> list[_PluginRecord]:
         return [record for record in self._records if record.status in ("ok", "unversioned")]
 
-    def _ask(
-        self, record: _PluginRecord, hook_name: str, accept: Callable[[Any], _T], **kwargs: object
-    ) -> _T:
+    def _ask(self, record: _PluginRecord, hook_name: str, accept: Callable[[Any], _T], **kwargs: object) -> _T:
         """Call ``record``'s own implementation of a hook; a failure breaks it and raises ``_PluginBroke``."""
         impl = next(
-            (
-                impl
-                for impl in getattr(self._pm.hook, hook_name).get_hookimpls()
-                if impl.plugin_name == record.name
-            ),
+            (impl for impl in getattr(self._pm.hook, hook_name).get_hookimpls() if impl.plugin_name == record.name),
             None,
         )
         if impl is None:
@@ -463,9 +445,7 @@ def _records_of(record_type: type[_T]) -> Callable[[Any], tuple[_T, ...]]:
         items = tuple(answer)
         for item in items:
             if not isinstance(item, record_type):
-                raise _BadAnswer(
-                    f"{item!r} (a {type(item).__name__}) where {record_type.__name__} records belong"
-                )
+                raise _BadAnswer(f"{item!r} (a {type(item).__name__}) where {record_type.__name__} records belong")
         return items
 
     return accept
@@ -488,9 +468,7 @@ def _fix_for(record: _PluginRecord) -> str:
         return f'; reinstall the core: pip install --force-reinstall "{CORE_DISTRIBUTION}"'
     if record.distribution is None:
         return ""
-    return (
-        f'; upgrade it (pip install -U "{record.distribution}") or skip it with {DISABLE_ENV}={record.name}'
-    )
+    return f'; upgrade it (pip install -U "{record.distribution}") or skip it with {DISABLE_ENV}={record.name}'
 
 
 def _canonical(name: str | None) -> str | None:

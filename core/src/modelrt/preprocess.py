@@ -109,9 +109,7 @@ class Preprocessor:
             # Ultralytics' split of an odd padding: the extra pixel goes to the bottom/right.
             top = round((size_h - resized_h) / 2 - 0.1)
             left = round((size_w - resized_w) / 2 - 0.1)
-            return ImageTransform(
-                (height, width), (size_h, size_w), (resized_h, resized_w), (left, top), (gain, gain)
-            )
+            return ImageTransform((height, width), (size_h, size_w), (resized_h, resized_w), (left, top), (gain, gain))
         # shorter-side-center-crop, with torchvision's rounding (Resize(int) then CenterCrop).
         shorter = spec.crop_resize or round(min(size_h, size_w) * 256 / 224)
         if height <= width:
@@ -171,9 +169,7 @@ class Preprocessor:
             self._apply_lut(planes[channel], self._luts[channel], out[channel])
 
     def _fill_interleaved(self, image: np.ndarray, transform: ImageTransform, out: np.ndarray) -> None:
-        canvas = (
-            out if self.dtype == np.uint8 else self._buffer("canvas", (*transform.input_size, 3), np.uint8)
-        )
+        canvas = out if self.dtype == np.uint8 else self._buffer("canvas", (*transform.input_size, 3), np.uint8)
         self._place(image, transform, canvas)
         if self.spec.color == "bgr":
             cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR, dst=canvas)

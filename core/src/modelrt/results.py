@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -19,9 +20,7 @@ def _import_supervision() -> Any:
     try:
         import supervision
     except ImportError as error:
-        raise InputError(
-            "to_supervision() needs the supervision package: pip install supervision"
-        ) from error
+        raise InputError("to_supervision() needs the supervision package: pip install supervision") from error
     return supervision
 
 
@@ -37,6 +36,10 @@ def _optional_float32(value: Any) -> np.ndarray | None:
     return None if value is None else np.asarray(value, dtype=np.float32)
 
 
+def _labels(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(label) for label in value)
+
+
 def _polygons(value: Any) -> list[np.ndarray] | None:
     return None if value is None else [np.asarray(p, dtype=np.float32).reshape(-1, 2) for p in value]
 
@@ -45,7 +48,11 @@ def _polygons(value: Any) -> list[np.ndarray] | None:
 class Prediction:
     """Base of every result; an Architecture may add its own subclass."""
 
-    labels: tuple[str, ...] = attrs.field(converter=tuple)
+    labels: tuple[str, ...] = attrs.field(converter=_labels)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (for ``--json`` output); every result type provides it."""
+        raise NotImplementedError(f"{type(self).__name__} does not provide to_dict()")
 
 
 @attrs.define(eq=False)
@@ -137,9 +144,7 @@ class Classification(Prediction):
     def to_supervision(self) -> supervision.Classifications:
         """Convert to ``supervision.Classifications`` (all classes with their probabilities)."""
         sv = _import_supervision()
-        return sv.Classifications(
-            class_id=np.arange(self.probabilities.shape[0]), confidence=self.probabilities.copy()
-        )
+        return sv.Classifications(class_id=np.arange(self.probabilities.shape[0]), confidence=self.probabilities.copy())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -79,17 +79,17 @@ class SourceSpec:
     def matches(self, reference: str, is_dir: bool, dir_entries: frozenset[str]) -> bool:
         """Whether this source claims ``reference`` (a path or URL as the user wrote it)."""
         lowered = reference.lower()
-        for claim in self.schemes_or_suffixes:
-            if claim.endswith("://"):
-                if lowered.startswith(claim.lower()):
-                    return True
-            elif claim.startswith("dir:"):
-                if is_dir and claim[len("dir:") :] in dir_entries:
-                    return True
-            elif claim.startswith("."):
-                if not is_dir and lowered.endswith(claim.lower()):
-                    return True
-        return False
+        return any(_claims(claim, lowered, is_dir, dir_entries) for claim in self.schemes_or_suffixes)
+
+
+def _claims(claim: str, lowered_reference: str, is_dir: bool, dir_entries: frozenset[str]) -> bool:
+    if claim.endswith("://"):
+        return lowered_reference.startswith(claim.lower())
+    if claim.startswith("dir:"):
+        return is_dir and claim[len("dir:") :] in dir_entries
+    if claim.startswith("."):
+        return not is_dir and lowered_reference.endswith(claim.lower())
+    return False
 
 
 class Status(str, enum.Enum):

@@ -34,9 +34,7 @@ class OrtTestSession:
     """Just enough of the ``Session`` protocol around onnxruntime; records the input shape of each run."""
 
     def __init__(self, model: onnx.ModelProto) -> None:
-        self._session = onnxruntime.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
-        )
+        self._session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         self.inputs = [TensorInfo(i.name, tuple(i.shape), i.type) for i in self._session.get_inputs()]
         self.outputs = [TensorInfo(o.name, tuple(o.shape), o.type) for o in self._session.get_outputs()]
         self.device = Device.parse("cpu")
@@ -52,9 +50,7 @@ class OrtTestSession:
         """Nothing to release: the test session lives as long as the test."""
 
 
-def _model(
-    nodes: list[onnx.NodeProto], inputs: list[Any], outputs: list[Any], initializers: list[Any]
-) -> Any:
+def _model(nodes: list[onnx.NodeProto], inputs: list[Any], outputs: list[Any], initializers: list[Any]) -> Any:
     graph = helper.make_graph(nodes, "test", inputs, outputs, initializer=initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = IR_VERSION
@@ -143,9 +139,7 @@ def make_package() -> Callable[..., ModelPackage]:
 def ppocr_detector_path() -> Path:
     """PP-OCRv4's text detector, from the installed rapidocr-onnxruntime wheel (or its unpacked files)."""
     try:
-        installed = Path(
-            str(importlib.metadata.distribution("rapidocr-onnxruntime").locate_file(PPOCR_DETECTOR))
-        )
+        installed = Path(str(importlib.metadata.distribution("rapidocr-onnxruntime").locate_file(PPOCR_DETECTOR)))
     except importlib.metadata.PackageNotFoundError:
         installed = None
     for candidate in (installed, PPOCR_UNPACKED):

@@ -18,9 +18,7 @@ CROP_224 = {"size": [224, 224], "resize": "shorter-side-center-crop"}
 
 
 @pytest.fixture
-def classifier(
-    make_constant_model: Any, make_session: Any, make_package: Any
-) -> Callable[..., ImageClassifier]:
+def classifier(make_constant_model: Any, make_session: Any, make_package: Any) -> Callable[..., ImageClassifier]:
     """A classifier over a network that always outputs ``scores`` for each image."""
 
     def build(scores: np.ndarray, labels: list[str] = LABELS) -> ImageClassifier:

@@ -37,8 +37,7 @@ def reference_nms(
         if len(kept) == max_detections:
             break
         if all(
-            iou(box[k], box[candidate]) <= iou_threshold
-            or (not class_agnostic and classes[k] != classes[candidate])
+            iou(box[k], box[candidate]) <= iou_threshold or (not class_agnostic and classes[k] != classes[candidate])
             for k in kept
         ):
             kept.append(candidate)
@@ -75,9 +74,7 @@ def test_nms_matches_the_reference(
 ) -> None:
     boxes, scores, classes = data
     kept = nms(boxes, scores, classes, iou_threshold, class_agnostic, max_detections)
-    assert kept.tolist() == reference_nms(
-        boxes, scores, classes, iou_threshold, class_agnostic, max_detections
-    )
+    assert kept.tolist() == reference_nms(boxes, scores, classes, iou_threshold, class_agnostic, max_detections)
 
 
 def test_a_box_at_exactly_the_iou_threshold_is_kept() -> None:

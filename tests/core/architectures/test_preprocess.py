@@ -71,18 +71,16 @@ def test_stretch_matches_cv2_resize_exactly() -> None:
 def test_shorter_side_center_crop_matches_torchvision_geometry() -> None:
     # Resize(256): 300x400 -> 256x341 (long side truncated), then CenterCrop(224): top 16, left round(58.5).
     image = photo(300, 400)
-    tensor, (transform,) = Preprocessor(
-        spec(size=(224, 224), resize="shorter-side-center-crop", dtype="uint8")
-    )([image])
+    tensor, (transform,) = Preprocessor(spec(size=(224, 224), resize="shorter-side-center-crop", dtype="uint8"))(
+        [image]
+    )
     expected = cv2.resize(image, (341, 256), interpolation=cv2.INTER_LINEAR)[16:240, 58:282]
     np.testing.assert_array_equal(tensor[0], expected.transpose(2, 0, 1))
     assert transform.offset == (-58, -16)
 
 
 def test_crop_resize_smaller_than_the_input_pads_instead_of_cropping() -> None:
-    preprocess = Preprocessor(
-        spec(size=(224, 224), resize="shorter-side-center-crop", crop_resize=200, dtype="uint8")
-    )
+    preprocess = Preprocessor(spec(size=(224, 224), resize="shorter-side-center-crop", crop_resize=200, dtype="uint8"))
     tensor, _ = preprocess([np.full((200, 200, 3), 9, np.uint8)])
     assert (tensor[0, :, 12:212, 12:212] == 9).all()
     assert (tensor[0, :, :12] == 114).all() and (tensor[0, :, :, 212:] == 114).all()
@@ -118,9 +116,7 @@ def test_uint8_nhwc_is_the_raw_letterboxed_image() -> None:
 def test_float16_holds_the_float32_values_rounded() -> None:
     image = photo(480, 640)
     tensor, _ = Preprocessor(spec(dtype="float16", mean=MEAN, std=STD))([image])
-    expected = reference_normalise(reference_letterbox(image, 640, 114), 1 / 255, MEAN, STD).astype(
-        np.float16
-    )
+    expected = reference_normalise(reference_letterbox(image, 640, 114), 1 / 255, MEAN, STD).astype(np.float16)
     assert tensor.dtype == np.float16
     np.testing.assert_array_equal(tensor[0], expected)
 

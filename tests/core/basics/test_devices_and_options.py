@@ -11,8 +11,14 @@ from modelrt.options import RunOptions
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("cpu", Device("cpu")), ("cuda", Device("cuda", 0)), ("cuda:1", Device("cuda", 1)), ("MPS", Device("mps")),
-     ("dla:1", Device("dla", 1)), (" coreml ", Device("coreml"))],
+    [
+        ("cpu", Device("cpu")),
+        ("cuda", Device("cuda", 0)),
+        ("cuda:1", Device("cuda", 1)),
+        ("MPS", Device("mps")),
+        ("dla:1", Device("dla", 1)),
+        (" coreml ", Device("coreml")),
+    ],
 )
 def test_device_strings_parse(text: str, expected: Device) -> None:
     assert Device.parse(text) == expected
@@ -20,7 +26,7 @@ def test_device_strings_parse(text: str, expected: Device) -> None:
 
 @pytest.mark.parametrize("text", ["gpu", "cuda:x", "cpu:0", "cuda:-1", "", "tpu:0"])
 def test_bad_device_string_is_an_input_error_that_is_also_a_value_error(text: str) -> None:
-    with pytest.raises(InputError, match="cpu, cuda"if text not in ("cpu:0",) else "takes no index"):
+    with pytest.raises(InputError, match="cpu, cuda" if text not in ("cpu:0",) else "takes no index"):
         Device.parse(text)
     with pytest.raises(ValueError):
         Device.parse(text)

@@ -21,7 +21,9 @@ def test_import_modelrt_imports_nothing_heavy() -> None:
 
 
 def test_public_names_resolve_lazily_without_heavy_imports() -> None:
-    loaded = _modules_after("import modelrt\nmodelrt.hookimpl, modelrt.Device, modelrt.ModelRTError, modelrt.BackendSpec")
+    loaded = _modules_after(
+        "import modelrt\nmodelrt.hookimpl, modelrt.Device, modelrt.ModelRTError, modelrt.BackendSpec"
+    )
     assert not loaded & set(HEAVY)
 
 
@@ -41,3 +43,9 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
         assert "no_such_thing" in str(error)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_all_lists_exactly_the_lazy_exports() -> None:
+    import modelrt
+
+    assert set(modelrt.__all__) == {"__version__", *modelrt._EXPORTS}

@@ -53,8 +53,13 @@ def test_unknown_suffix_asks_for_the_format(tmp_path: Path) -> None:
 
 def test_invalid_input_settings_are_reported_as_input_errors(model_file: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="resize"):
-        build_package(model_file, tmp_path / "pkg", task="classification", labels=["a"],
-                      input_spec={"size": [224, 224], "resize": "squash"})
+        build_package(
+            model_file,
+            tmp_path / "pkg",
+            task="classification",
+            labels=["a"],
+            input_spec={"size": [224, 224], "resize": "squash"},
+        )
     assert not (tmp_path / "pkg").exists()
 
 

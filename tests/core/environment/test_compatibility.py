@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from modelrt import builtin
 from modelrt.compatibility import core_findings
 from modelrt.environment import Environment, probe_environment
@@ -181,9 +182,7 @@ def test_an_unknown_os_or_architecture_is_unknown(env: Environment) -> None:
 # ------------------------------------------------------------------------------------------ wiring
 
 
-def test_every_core_finding_names_a_matrix_row_or_a_documented_off_matrix_row(
-    root: Path, tmp_path: Path
-) -> None:
+def test_every_core_finding_names_a_matrix_row_or_a_documented_off_matrix_row(root: Path, tmp_path: Path) -> None:
     known = {row.id for row in HARDWARE_MATRIX} | set(OFF_MATRIX_ROWS)
     hosts = [
         make_linux_host(tmp_path / "linux"),

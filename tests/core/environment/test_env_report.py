@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from modelrt.compatibility import core_findings
 from modelrt.env_report import (
     REPORT_SCHEMA,
@@ -53,9 +54,7 @@ def linux_report(root: Path) -> EnvironmentReport:
 
 def test_install_entries_of_all_findings_merge_into_one_command() -> None:
     findings = [_finding("a", "modelrt[jetson]"), _finding("b", "modelrt[onnx]", "acme-modelrt>=2")]
-    assert (
-        merged_install_command(findings) == 'pip install "modelrt[jetson]" "modelrt[onnx]" "acme-modelrt>=2"'
-    )
+    assert merged_install_command(findings) == 'pip install "modelrt[jetson]" "modelrt[onnx]" "acme-modelrt>=2"'
 
 
 def test_repeated_install_entries_appear_once_in_first_seen_order() -> None:
@@ -116,9 +115,7 @@ def test_plugin_entries_that_are_not_json_are_kept_as_text() -> None:
     report = build_report(
         Environment(), [], [{"name": "odd", "registers": {"backends": ("a", "b")}, "path": Path("/x")}]
     )
-    assert report_to_dict(report)["plugins"] == [
-        {"name": "odd", "registers": {"backends": ["a", "b"]}, "path": "/x"}
-    ]
+    assert report_to_dict(report)["plugins"] == [{"name": "odd", "registers": {"backends": ["a", "b"]}, "path": "/x"}]
 
 
 # --------------------------------------------------------------------------------------------- text
@@ -179,8 +176,6 @@ def test_text_shows_plugin_facts(root: Path) -> None:
 
 
 def test_text_lines_are_wrapped_for_a_terminal_except_unbreakable_paths(root: Path) -> None:
-    env = probe_environment(
-        make_jetson_host(root), plugin_facts={"jetson": {f"fact{i}": "x" * 20 for i in range(9)}}
-    )
+    env = probe_environment(make_jetson_host(root), plugin_facts={"jetson": {f"fact{i}": "x" * 20 for i in range(9)}})
     text = render_report(build_report(env, core_findings(env), [ONNX_PLUGIN, BROKEN_PLUGIN]))
     assert all(len(line) <= 100 for line in text.splitlines() if str(root) not in line)

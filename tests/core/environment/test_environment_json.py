@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from modelrt.environment import Environment, probe_environment
 from modelrt.errors import InputError
 from modelrt.host import Host
@@ -13,9 +14,7 @@ from modelrt.testing.hosts import make_jetson_host, make_linux_host
 
 
 def test_a_probed_fake_host_round_trips_through_json(root: Path) -> None:
-    env = probe_environment(
-        make_jetson_host(root), plugin_facts={"jetson": {"l4t": "36.4.0", "modules": [{"dla": 2}]}}
-    )
+    env = probe_environment(make_jetson_host(root), plugin_facts={"jetson": {"l4t": "36.4.0", "modules": [{"dla": 2}]}})
     assert Environment.from_json(env.to_json()) == env
 
 
@@ -34,9 +33,7 @@ def test_an_nvidia_host_with_unknown_facts_round_trips_through_json(root: Path) 
 
 def test_json_field_names_are_the_documented_ones(root: Path) -> None:
     data = json.loads(probe_environment(make_linux_host(root)).to_json())
-    assert {"system", "distribution", "architecture", "cpu_count", "runtimes", "facts", "unknown"} <= set(
-        data
-    )
+    assert {"system", "distribution", "architecture", "cpu_count", "runtimes", "facts", "unknown"} <= set(data)
 
 
 def test_json_from_a_newer_version_with_extra_keys_still_loads(root: Path) -> None:

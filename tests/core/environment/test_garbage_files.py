@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from modelrt.compatibility import core_findings
 from modelrt.environment import Environment, probe_environment
 from modelrt.host import FAKE_HOST_FILE, Host

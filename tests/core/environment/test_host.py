@@ -8,6 +8,7 @@ import platform
 from pathlib import Path
 
 import pytest
+
 from modelrt.host import FAKE_HOST_FILE, HOST_ROOT_VARIABLE, Host
 from modelrt.testing.hosts import make_linux_host, make_macos_host, write_cpuinfo, write_file
 
@@ -52,9 +53,7 @@ def test_live_host_sees_the_process_environment(monkeypatch: pytest.MonkeyPatch)
     assert Host().env("MODELRT_TEST_VARIABLE") == "seen"
 
 
-def test_fake_root_does_not_see_the_live_process_environment(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fake_root_does_not_see_the_live_process_environment(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELRT_TEST_VARIABLE", "live")
     make_linux_host(root)
     assert Host(root).env("MODELRT_TEST_VARIABLE") is None

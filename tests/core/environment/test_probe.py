@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from modelrt.environment import normalise_architecture, probe_environment
 from modelrt.host import HOST_ROOT_VARIABLE, Host
 from modelrt.testing.hosts import (
@@ -53,9 +54,7 @@ def test_kernel_release_comes_from_the_root(root: Path) -> None:
 
 
 def test_cpu_model_flags_and_processors_come_from_cpuinfo(root: Path) -> None:
-    env = probe_environment(
-        make_linux_host(root, cpu_model="Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", cores=6)
-    )
+    env = probe_environment(make_linux_host(root, cpu_model="Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", cores=6))
     assert env.cpu_model == "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"
     assert {"avx2", "avx512f", "lm"} <= set(env.cpu_flags)
     assert env.cpu_count == 6
@@ -129,9 +128,7 @@ def test_windows_facts_come_from_the_host_file(root: Path) -> None:
         (None, None, None),
     ],
 )
-def test_architecture_names_are_normalised(
-    machine: str | None, system: str | None, expected: str | None
-) -> None:
+def test_architecture_names_are_normalised(machine: str | None, system: str | None, expected: str | None) -> None:
     assert normalise_architecture(machine, system) == expected
 
 
@@ -266,9 +263,7 @@ def test_installed_runtimes_come_from_package_metadata(root: Path) -> None:
     assert env.runtimes["onnxruntime"] == importlib.metadata.version("onnxruntime")
 
 
-def test_runtime_builds_are_listed_and_other_packages_are_not(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_runtime_builds_are_listed_and_other_packages_are_not(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _installed(
         monkeypatch,
         _FakeDistribution("onnxruntime_gpu", "1.20.1"),
@@ -286,9 +281,7 @@ def test_runtime_builds_are_listed_and_other_packages_are_not(
     }
 
 
-def test_the_first_copy_of_a_distribution_on_the_path_wins(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_first_copy_of_a_distribution_on_the_path_wins(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _installed(monkeypatch, _FakeDistribution("torch", "2.5.1"), _FakeDistribution("torch", "2.0.0"))
     assert probe_environment(make_linux_host(root)).runtimes == {"torch": "2.5.1"}
 
@@ -303,9 +296,7 @@ def test_broken_distribution_metadata_is_skipped(root: Path, monkeypatch: pytest
     assert probe_environment(make_linux_host(root)).runtimes == {"torch": "2.5.1"}
 
 
-def test_unreadable_package_metadata_is_recorded_as_unknown(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unreadable_package_metadata_is_recorded_as_unknown(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def fail() -> list[Any]:
         raise OSError("site-packages unreadable")
 

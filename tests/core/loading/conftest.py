@@ -25,8 +25,15 @@ def make_package(tmp_path: Path) -> Callable[..., Path]:
         for path, fmt in artifacts:
             payload = f"{fmt}:{path}".encode()
             (root / path).write_bytes(payload)
-            entries.append({"role": "main", "format": fmt, "path": path, "size": len(payload),
-                            "sha256": hashlib.sha256(payload).hexdigest()})
+            entries.append(
+                {
+                    "role": "main",
+                    "format": fmt,
+                    "path": path,
+                    "size": len(payload),
+                    "sha256": hashlib.sha256(payload).hexdigest(),
+                }
+            )
         manifest = {
             "format_version": 1,
             "name": name,

@@ -120,9 +120,7 @@ def test_a_bad_device_string_fails_before_anything_is_loaded(make_package: Calla
 def test_mps_is_offered_only_to_mps_capable_architectures(make_package: Callable[..., Path]) -> None:
     apple = fake_backend_plugin("apple", devices=("mps", "cpu"), compute=_compute)
     capable = modelrt.explain(make_package(), manager=manager_with(apple))
-    text = make_package(
-        architecture="db-text-detector", task="text-detection", name="text"
-    )
+    text = make_package(architecture="db-text-detector", task="text-detection", name="text")
     not_capable = modelrt.explain(text, manager=manager_with(apple))
     assert [c.device for c in capable.candidates] == ["mps", "cpu"]
     assert [c.device for c in not_capable.candidates] == ["cpu"]

@@ -101,10 +101,20 @@ def test_every_written_manifest_validates_against_the_shipped_schema() -> None:
         manifest_data(
             input={"size": [224, 224], "resize": "shorter-side-center-crop", "crop_resize": 256, "batch": 4},
             artifacts=[
-                {"role": "main", "format": "onnx", "path": "m.onnx", "size": 10, "sha256": "a" * 64,
-                 "precision": "fp32"},
-                {"role": "main", "format": "tensorrt-engine", "path": "m.engine",
-                 "target": {"gpu_compute_capability": "8.7", "tensorrt": "10.3.0", "platform": "jetson"}},
+                {
+                    "role": "main",
+                    "format": "onnx",
+                    "path": "m.onnx",
+                    "size": 10,
+                    "sha256": "a" * 64,
+                    "precision": "fp32",
+                },
+                {
+                    "role": "main",
+                    "format": "tensorrt-engine",
+                    "path": "m.engine",
+                    "target": {"gpu_compute_capability": "8.7", "tensorrt": "10.3.0", "platform": "jetson"},
+                },
             ],
         )
     )

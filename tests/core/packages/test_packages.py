@@ -88,5 +88,5 @@ def test_symlink_pointing_outside_is_refused(package_dir: Path, tmp_path: Path) 
 
 
 def test_directory_without_manifest_is_not_a_package(tmp_path: Path) -> None:
-    with pytest.raises(PackageError, match="no modelrt.json"):
+    with pytest.raises(PackageError, match=r"no modelrt\.json"):
         LocalDirectorySource().open(str(tmp_path))

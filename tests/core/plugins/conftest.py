@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
+
 from modelrt import plugin_manager
 from modelrt.hookspecs import hookimpl
 from modelrt.specs import BackendSpec
@@ -92,9 +93,7 @@ def backend_plugin(make_plugin: Callable[..., types.ModuleType]) -> Callable[...
     """A plugin registering backends with the given names (priority 10, onnx on cpu)."""
 
     def make(name: str, *backend_names: str) -> types.ModuleType:
-        specs = [
-            BackendSpec(backend, ("onnx",), ("cpu",), 10, f"{name}:Backend") for backend in backend_names
-        ]
+        specs = [BackendSpec(backend, ("onnx",), ("cpu",), 10, f"{name}:Backend") for backend in backend_names]
         return make_plugin(name, register_backends=lambda: specs)
 
     return make

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from modelrt.plugin_manager import PluginManager
 
 EXAMPLE_ROOT = Path(__file__).resolve().parents[2] / "third_party_plugin"
@@ -27,9 +28,7 @@ def _is_installed() -> bool:
 
 
 def _pip(*arguments: str) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "pip", *arguments], capture_output=True, text=True, check=False
-    )
+    completed = subprocess.run([sys.executable, "-m", "pip", *arguments], capture_output=True, text=True, check=False)
     assert completed.returncode == 0, f"pip {' '.join(arguments)} failed:\n{completed.stderr}"
     importlib.invalidate_caches()
 

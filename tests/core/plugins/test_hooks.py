@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from modelrt.environment import Environment, probe_environment
 from modelrt.errors import PluginError
 from modelrt.host import Host
@@ -50,9 +51,7 @@ def test_hook_register_backends_may_answer_with_a_generator(make_plugin):
     def register_backends():
         yield ROCKET_BACKEND
 
-    assert (
-        "rocket" in manager_with(make_plugin("rocket_plugin", register_backends=register_backends)).backends()
-    )
+    assert "rocket" in manager_with(make_plugin("rocket_plugin", register_backends=register_backends)).backends()
 
 
 def test_hook_register_backends_answer_none_registers_nothing(make_plugin):
@@ -118,9 +117,7 @@ def test_hook_probe_environment_that_raises_breaks_only_its_plugin(make_plugin, 
 
 
 def test_hook_probe_environment_failure_withdraws_the_plugins_backends(make_plugin, host):
-    plugin = make_plugin(
-        "failing", probe_environment=_raise_os_error, register_backends=lambda: [ROCKET_BACKEND]
-    )
+    plugin = make_plugin("failing", probe_environment=_raise_os_error, register_backends=lambda: [ROCKET_BACKEND])
     manager = manager_with(plugin, strict=False)
     manager.environment_facts(host)
     assert "rocket" not in manager.backends()
@@ -142,9 +139,7 @@ def test_hook_probe_environment_failure_is_a_plugin_error_in_strict_mode(make_pl
 
 
 def test_hook_check_compatibility(make_plugin, environment):
-    finding = Finding(
-        "rocket-board", Status.EXPERIMENTAL, Severity.WARNING, "boosters untested", "pip install x"
-    )
+    finding = Finding("rocket-board", Status.EXPERIMENTAL, Severity.WARNING, "boosters untested", "pip install x")
     manager = manager_with(make_plugin("rocket_plugin", check_compatibility=lambda env: [finding]))
     assert finding in manager.findings(environment)
 

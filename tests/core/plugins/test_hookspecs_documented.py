@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
+
 from modelrt import hookspecs
 
 TESTS_ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +27,7 @@ def documentation_problems(spec: Callable[..., object]) -> list[str]:
     doc = inspect.getdoc(spec) or ""
     summary = doc.split("\n", 1)[0].strip()
     problems = [] if summary.endswith(".") else ["a one-line summary ending with a full stop"]
-    problems += [
-        f":param {name}:" for name in inspect.signature(spec).parameters if f":param {name}:" not in doc
-    ]
+    problems += [f":param {name}:" for name in inspect.signature(spec).parameters if f":param {name}:" not in doc]
     problems += [marker for marker in (":return:", ".. versionadded::") if marker not in doc]
     return problems
 

@@ -7,6 +7,7 @@ import logging
 
 import attrs
 import pytest
+
 from modelrt._version import __version__ as core_version
 from modelrt.errors import PluginError
 from modelrt.plugin_manager import PluginManager
@@ -35,9 +36,7 @@ class BrokenInstall:
         "answers-with-wrong-type",
     ]
 )
-def broken_install(
-    request, installed, entry_point, distribution, make_plugin, backend_plugin
-) -> BrokenInstall:
+def broken_install(request, installed, entry_point, distribution, make_plugin, backend_plugin) -> BrokenInstall:
     good = entry_point("a-good", backend_plugin("good_plugin", "good-backend"), distribution("modelrt-good"))
     bad_distribution = distribution("modelrt-bad")
     case = request.param
@@ -131,9 +130,7 @@ def test_strict_mode_still_lists_the_plugins_to_show_what_broke(broken_install):
 # ------------------------------------------------------------------------ particular causes
 
 
-def test_a_plugin_requiring_another_core_is_not_imported(
-    installed, entry_point, distribution, backend_plugin
-):
+def test_a_plugin_requiring_another_core_is_not_imported(installed, entry_point, distribution, backend_plugin):
     fake = entry_point(
         "future",
         backend_plugin("future_plugin", "future-backend"),
@@ -157,34 +154,20 @@ def test_a_plugin_for_an_older_core_major_is_broken(installed, entry_point, dist
     assert 'pip install -U "modelrt-old"' in info.error
 
 
-def test_a_plugin_declaring_a_core_range_that_fits_is_ok(
-    installed, entry_point, distribution, backend_plugin
-):
-    installed(
-        entry_point("fits", backend_plugin("fits_plugin", "fits-backend"), distribution("modelrt-fits"))
-    )
+def test_a_plugin_declaring_a_core_range_that_fits_is_ok(installed, entry_point, distribution, backend_plugin):
+    installed(entry_point("fits", backend_plugin("fits_plugin", "fits-backend"), distribution("modelrt-fits")))
     assert _info(PluginManager(), "fits").status == "ok"
 
 
-def test_a_plugin_declaring_no_core_requirement_is_unversioned(
-    installed, entry_point, distribution, backend_plugin
-):
-    installed(
-        entry_point("free", backend_plugin("free_plugin", "free-backend"), distribution("modelrt-free", []))
-    )
+def test_a_plugin_declaring_no_core_requirement_is_unversioned(installed, entry_point, distribution, backend_plugin):
+    installed(entry_point("free", backend_plugin("free_plugin", "free-backend"), distribution("modelrt-free", [])))
     manager = PluginManager()
     assert _info(manager, "free").status == "unversioned"
     assert "free-backend" in manager.backends()
 
 
-def test_a_core_requirement_without_a_range_counts_as_unversioned(
-    installed, entry_point, distribution, backend_plugin
-):
-    installed(
-        entry_point(
-            "bare", backend_plugin("bare_plugin", "b"), distribution("modelrt-bare", ["modelrt-core"])
-        )
-    )
+def test_a_core_requirement_without_a_range_counts_as_unversioned(installed, entry_point, distribution, backend_plugin):
+    installed(entry_point("bare", backend_plugin("bare_plugin", "b"), distribution("modelrt-bare", ["modelrt-core"])))
     assert _info(PluginManager(), "bare").status == "unversioned"
 
 
@@ -192,34 +175,24 @@ def test_a_core_requirement_behind_an_extra_is_not_the_plugins_range(
     installed, entry_point, distribution, backend_plugin
 ):
     requires = ['modelrt-core>=99; extra == "future"', "numpy>=1.24"]
-    installed(
-        entry_point("extra", backend_plugin("extra_plugin", "e"), distribution("modelrt-extra", requires))
-    )
+    installed(entry_point("extra", backend_plugin("extra_plugin", "e"), distribution("modelrt-extra", requires)))
     assert _info(PluginManager(), "extra").status == "unversioned"
 
 
-def test_a_core_requirement_is_matched_by_normalised_name(
-    installed, entry_point, distribution, backend_plugin
-):
+def test_a_core_requirement_is_matched_by_normalised_name(installed, entry_point, distribution, backend_plugin):
     requires = ["ModelRT_Core>=99"]
     installed(entry_point("caps", backend_plugin("caps_plugin", "c"), distribution("modelrt-caps", requires)))
     assert _info(PluginManager(), "caps").status == "broken"
 
 
 def test_an_unreadable_requirement_breaks_the_plugin(installed, entry_point, distribution, backend_plugin):
-    installed(
-        entry_point(
-            "odd", backend_plugin("odd_plugin", "o"), distribution("modelrt-odd", ["modelrt-core>=>1"])
-        )
-    )
+    installed(entry_point("odd", backend_plugin("odd_plugin", "o"), distribution("modelrt-odd", ["modelrt-core>=>1"])))
     info = _info(PluginManager(), "odd")
     assert info.status == "broken"
     assert "unreadable requirement 'modelrt-core>=>1'" in info.error
 
 
-def test_a_hook_that_raises_drops_everything_its_plugin_registered(
-    installed, entry_point, distribution, make_plugin
-):
+def test_a_hook_that_raises_drops_everything_its_plugin_registered(installed, entry_point, distribution, make_plugin):
     plugin = make_plugin(
         "half_plugin",
         register_architectures=lambda: [ArchitectureSpec("half-arch", ("classification",), "fake:Arch")],
@@ -247,9 +220,7 @@ def test_a_hook_with_an_argument_its_spec_lacks_is_broken(installed, entry_point
 
 
 def test_a_hook_answering_with_a_string_is_broken(installed, entry_point, distribution, make_plugin):
-    installed(
-        entry_point("text", make_plugin("text_plugin", register_backends=lambda: "onnx"), distribution("d"))
-    )
+    installed(entry_point("text", make_plugin("text_plugin", register_backends=lambda: "onnx"), distribution("d")))
     assert "a str, not an iterable of BackendSpec records" in _info(PluginManager(), "text").error
 
 
@@ -279,12 +250,8 @@ def test_a_name_claimed_twice_breaks_the_later_plugin_naming_both(
     installed, entry_point, distribution, make_plugin, hook, record
 ):
     installed(
-        entry_point(
-            "first", make_plugin("first_plugin", **{hook: lambda: [record]}), distribution("modelrt-first")
-        ),
-        entry_point(
-            "second", make_plugin("second_plugin", **{hook: lambda: [record]}), distribution("modelrt-second")
-        ),
+        entry_point("first", make_plugin("first_plugin", **{hook: lambda: [record]}), distribution("modelrt-first")),
+        entry_point("second", make_plugin("second_plugin", **{hook: lambda: [record]}), distribution("modelrt-second")),
     )
     manager = PluginManager()
     kind = hook.removeprefix("register_").removesuffix("s")
@@ -294,9 +261,7 @@ def test_a_name_claimed_twice_breaks_the_later_plugin_naming_both(
 
 
 def test_a_plugin_registering_one_name_twice_is_broken(installed, entry_point, distribution, backend_plugin):
-    installed(
-        entry_point("echo", backend_plugin("echo_plugin", "same", "same"), distribution("modelrt-echo"))
-    )
+    installed(entry_point("echo", backend_plugin("echo_plugin", "same", "same"), distribution("modelrt-echo")))
     assert "registers the backend 'same' twice" in _info(PluginManager(), "echo").error
 
 
@@ -321,9 +286,7 @@ def test_a_distribution_seen_twice_is_loaded_once(installed, entry_point, distri
     assert "twice-backend" in manager.backends()
 
 
-def test_one_plugin_name_from_two_distributions_breaks_the_second(
-    installed, entry_point, distribution, backend_plugin
-):
+def test_one_plugin_name_from_two_distributions_breaks_the_second(installed, entry_point, distribution, backend_plugin):
     installed(
         entry_point("clash", backend_plugin("clash_a", "a"), distribution("modelrt-clash-a")),
         entry_point("clash", backend_plugin("clash_b", "b"), distribution("modelrt-clash-b")),
@@ -366,9 +329,7 @@ def test_a_plugin_left_out_of_modelrt_plugins_is_listed_as_disabled(
     assert (info.status, info.error) == ("disabled", "disabled by MODELRT_PLUGINS=wanted, onnx")
 
 
-def test_modelrt_disable_plugins_skips_a_plugin(
-    installed, entry_point, distribution, backend_plugin, monkeypatch
-):
+def test_modelrt_disable_plugins_skips_a_plugin(installed, entry_point, distribution, backend_plugin, monkeypatch):
     skipped = entry_point("skipped", backend_plugin("skipped_plugin", "s"), distribution("modelrt-skipped"))
     installed(skipped)
     monkeypatch.setenv("MODELRT_DISABLE_PLUGINS", "skipped")

@@ -8,6 +8,7 @@ import sys
 import threading
 
 import pytest
+
 from modelrt import plugin_manager
 from modelrt._version import __version__ as core_version
 from modelrt.errors import InputError
@@ -37,12 +38,8 @@ def test_explicit_plugins_are_registered_after_the_builtin(backend_plugin):
     assert manager.owner("backend", "my-backend") == "mine"
 
 
-def test_installed_plugins_are_ignored_without_entry_points(
-    installed, entry_point, distribution, backend_plugin
-):
-    fake = entry_point(
-        "other", backend_plugin("other_plugin", "other-backend"), distribution("modelrt-other")
-    )
+def test_installed_plugins_are_ignored_without_entry_points(installed, entry_point, distribution, backend_plugin):
+    fake = entry_point("other", backend_plugin("other_plugin", "other-backend"), distribution("modelrt-other"))
     installed(fake)
     assert PluginManager(entry_points=False).backends() == {}
     assert fake.loads == []
@@ -78,9 +75,7 @@ def test_plugins_load_in_entry_point_name_order(installed, entry_point, distribu
 def test_sources_come_highest_priority_first(make_plugin):
     low = SourceSpec("low", ("low://",), 5, "fake:Source")
     high = SourceSpec("high", ("high://",), 500, "fake:Source")
-    manager = PluginManager(
-        entry_points=False, plugins={"p": make_plugin("p", register_sources=lambda: [low, high])}
-    )
+    manager = PluginManager(entry_points=False, plugins={"p": make_plugin("p", register_sources=lambda: [low, high])})
     assert [spec.name for spec in manager.sources()] == ["high", "local-directory", "low"]
 
 
@@ -152,9 +147,7 @@ def test_get_plugin_manager_builds_one_manager_for_concurrent_first_uses():
 
 
 def test_concurrent_first_queries_load_each_plugin_once(installed, entry_point, distribution, backend_plugin):
-    fake = entry_point(
-        "shared", backend_plugin("shared_plugin", "shared-backend"), distribution("modelrt-shared")
-    )
+    fake = entry_point("shared", backend_plugin("shared_plugin", "shared-backend"), distribution("modelrt-shared"))
     installed(fake)
     manager = PluginManager()
     barrier = threading.Barrier(8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from modelrt.errors import InputError, PluginError
 from modelrt.hookspecs import hookimpl
 from modelrt.specs import BackendSpec
@@ -29,9 +30,7 @@ def test_manager_with_names_a_plain_object_after_its_class():
 
 
 def test_manager_with_ignores_installed_plugins(installed, entry_point, distribution, backend_plugin):
-    fake = entry_point(
-        "installed", backend_plugin("installed_plugin", "elsewhere"), distribution("modelrt-x")
-    )
+    fake = entry_point("installed", backend_plugin("installed_plugin", "elsewhere"), distribution("modelrt-x"))
     installed(fake)
     assert manager_with().backends() == {}
     assert fake.loads == []

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import TensorProto, helper, numpy_helper
+
 from modelrt.backend import Artifact
 from modelrt.testing.conformance import BackendConformance
-from onnx import TensorProto, helper, numpy_helper
 
 WEIGHTS = np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], dtype=np.float32)
 BIAS = np.array([0.25, -0.5], dtype=np.float32)

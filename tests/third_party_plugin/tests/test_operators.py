@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime
 import pytest
+from onnx import helper, numpy_helper
+
 from modelrt.backend import Artifact
 from modelrt.devices import Device
 from modelrt.options import RunOptions
 from modelrt_example_numpy.backend import NumpyReferenceBackend
 from modelrt_example_numpy.ops import OPERATORS
-from onnx import helper, numpy_helper
 
 RANDOM = np.random.default_rng(7)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
+from onnx import helper
+
 from modelrt.backend import Artifact
 from modelrt.devices import Device
 from modelrt.errors import HardwareError, InputError, PackageError
 from modelrt.options import RunOptions
 from modelrt_example_numpy.backend import NumpyReferenceBackend
-from onnx import helper
 
 CPU = Device.parse("cpu")
 RELU = [helper.make_node("Relu", ["x"], ["y"])]
@@ -31,9 +32,7 @@ def test_an_operator_it_does_not_implement_is_a_package_error(write_model):
 
 
 def test_an_operator_of_a_custom_domain_is_a_package_error(write_model):
-    path = write_model(
-        [helper.make_node("Relu", ["x"], ["y"], domain="com.example")], [("x", [2])], [("y", [2])]
-    )
+    path = write_model([helper.make_node("Relu", ["x"], ["y"], domain="com.example")], [("x", [2])], [("y", [2])])
     model = onnx.load(str(path))
     model.opset_import.append(helper.make_opsetid("com.example", 1))
     onnx.save(model, str(path))
@@ -51,9 +50,7 @@ def test_an_attribute_it_does_not_take_is_a_package_error(write_model):
     node = helper.make_node("Conv", ["x", "w"], ["y"], group=3)
     weights = np.ones((3, 1, 1, 1), dtype=np.float32)
     path = write_model([node], [("x", [1, 3, 2, 2])], [("y", [1, 3, 2, 2])], {"w": weights})
-    with pytest.raises(
-        PackageError, match=r"attributes \{'group': 3\}, which numpy-reference does not support"
-    ):
+    with pytest.raises(PackageError, match=r"attributes \{'group': 3\}, which numpy-reference does not support"):
         _load(path)
 
 

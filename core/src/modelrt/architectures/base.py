@@ -145,9 +145,7 @@ def _stage(timer: StageTimer | None, name: str) -> AbstractContextManager[None]:
 # ---------------------------------------------------------------------------- checked overrides
 
 
-def check_override_names(
-    overrides: Mapping[str, Any], valid: Sequence[str], architecture: str
-) -> dict[str, Any]:
+def check_override_names(overrides: Mapping[str, Any], valid: Sequence[str], architecture: str) -> dict[str, Any]:
     """The overrides that were given (``None`` means "use the default").
 
     An unknown name is an ``InputError`` that lists the valid ones.
@@ -157,8 +155,7 @@ def check_override_names(
     if unknown:
         accepted = ", ".join(valid) if valid else "none"
         raise InputError(
-            f"unknown post-processing option(s) {', '.join(unknown)} for a {architecture} model; "
-            f"it accepts: {accepted}"
+            f"unknown post-processing option(s) {', '.join(unknown)} for a {architecture} model; it accepts: {accepted}"
         )
     return given
 

@@ -62,18 +62,14 @@ class DBTextDetector(SingleStageArchitecture):
     """
 
     def settings(self, overrides: Mapping[str, Any]) -> TextDetectionSettings:
-        given = check_override_names(
-            overrides, TextDetectionSettings.OVERRIDES, self.package.manifest.architecture
-        )
+        given = check_override_names(overrides, TextDetectionSettings.OVERRIDES, self.package.manifest.architecture)
         defaults = self.package.manifest.postprocess
         return TextDetectionSettings(
             pixel_threshold=setting(
                 given, "pixel_threshold", defaults.pixel_threshold, DEFAULT_PIXEL_THRESHOLD, fraction
             ),
             confidence=setting(given, "confidence", defaults.confidence, DEFAULT_BOX_CONFIDENCE, fraction),
-            unclip_ratio=setting(
-                given, "unclip_ratio", defaults.unclip_ratio, DEFAULT_UNCLIP_RATIO, positive_float
-            ),
+            unclip_ratio=setting(given, "unclip_ratio", defaults.unclip_ratio, DEFAULT_UNCLIP_RATIO, positive_float),
             max_detections=setting(
                 given, "max_detections", defaults.max_detections, DEFAULT_MAX_TEXT_LINES, positive_int
             ),
@@ -95,8 +91,7 @@ class DBTextDetector(SingleStageArchitecture):
             )
         labels = self.labels or ("text",)
         return [
-            self._text_lines(maps[index], transform, settings, labels)
-            for index, transform in enumerate(transforms)
+            self._text_lines(maps[index], transform, settings, labels) for index, transform in enumerate(transforms)
         ]
 
     def _text_lines(

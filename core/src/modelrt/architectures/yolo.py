@@ -37,9 +37,7 @@ class _YOLO(SingleStageArchitecture):
         ]
 
     @abc.abstractmethod
-    def _candidates(
-        self, prediction: np.ndarray, confidence: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _candidates(self, prediction: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes (cx, cy, w, h) ``[N, 4]``, scores and class ids of the anchors at or above ``confidence``."""
 
     @abc.abstractmethod
@@ -92,9 +90,7 @@ class YOLOv8(_YOLO):
         if self.labels and classes != len(self.labels):
             raise self._label_mismatch(predictions, classes)
 
-    def _candidates(
-        self, prediction: np.ndarray, confidence: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _candidates(self, prediction: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         class_scores = prediction[4:]
         best = class_scores.max(axis=0)
         anchors = np.flatnonzero(best >= confidence)
@@ -116,9 +112,7 @@ class YOLOv5(_YOLO):
         if self.labels and classes != len(self.labels):
             raise self._label_mismatch(predictions, classes)
 
-    def _candidates(
-        self, prediction: np.ndarray, confidence: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _candidates(self, prediction: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Class scores are probabilities (≤ 1), so objectness x class score ≤ objectness: anchors whose
         # objectness is below the threshold cannot pass, and are dropped before the costly part.
         rows = prediction[prediction[:, 4] >= confidence]

@@ -142,9 +142,7 @@ class BackendConformance:
         return Device.parse(self.device)
 
     @pytest.fixture
-    def session(
-        self, backend: Backend, environment: Any, target_device: Device, tmp_path: Path
-    ) -> Iterator[Session]:
+    def session(self, backend: Backend, environment: Any, target_device: Device, tmp_path: Path) -> Iterator[Session]:
         availability = backend.availability(environment, target_device)
         if not availability.usable:
             pytest.fail(

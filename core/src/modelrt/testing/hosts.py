@@ -260,8 +260,7 @@ GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04)
 
 #: Line 1 of ``/etc/nv_tegra_release`` on JetPack 6.1 (L4T 36.4.0).
 JETSON_R36_TEGRA_RELEASE = (
-    "# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, "
-    "DATE: Fri Sep 13 04:36:44 UTC 2024"
+    "# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, DATE: Fri Sep 13 04:36:44 UTC 2024"
 )
 _TEGRA_RELEASE_TAIL = """\
 # KERNEL_VARIANT: oot
@@ -316,9 +315,7 @@ def write_cpuinfo(root: Path, machine: str = "x86_64", cores: int = 4, cpu_model
     """
     if machine == "x86_64":
         model = cpu_model or "AMD EPYC 9R14"
-        text = "".join(
-            _X86_64_CPUINFO_BLOCK.format(index=index, cores=cores, model=model) for index in range(cores)
-        )
+        text = "".join(_X86_64_CPUINFO_BLOCK.format(index=index, cores=cores, model=model) for index in range(cores))
     elif machine == "aarch64":
         if cpu_model is not None:
             raise ValueError("aarch64 /proc/cpuinfo has no model name; leave cpu_model unset")
@@ -333,9 +330,7 @@ def _aarch64_cpuinfo(cores: int, core_kind: dict[str, str]) -> str:
 
 
 def write_meminfo(root: Path, mem_kb: int = 16_318_440) -> None:
-    write_file(
-        root, "proc/meminfo", _MEMINFO.format(total=mem_kb, free=mem_kb * 6 // 10, available=mem_kb * 8 // 10)
-    )
+    write_file(root, "proc/meminfo", _MEMINFO.format(total=mem_kb, free=mem_kb * 6 // 10, available=mem_kb * 8 // 10))
 
 
 def write_cpu_quota(root: Path, cpus: float | None) -> None:
@@ -352,9 +347,7 @@ def write_container_markers(root: Path, kind: str) -> None:
         write_file(root, "run/.containerenv", 'engine="podman-4.9.3"\n')
     elif kind == "kubernetes":
         write_file(root, "var/run/secrets/kubernetes.io/serviceaccount/namespace", "default")
-        write_host_file(
-            root, environ={"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
-        )
+        write_host_file(root, environ={"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"})
     else:
         raise ValueError(f"unknown container kind {kind!r}: use docker, podman or kubernetes")
     write_file(root, "proc/1/cgroup", _CONTAINER_CGROUP_V2)
@@ -395,9 +388,7 @@ def write_jetson_files(
         write_file(root, "etc/nv_tegra_release", nv_tegra_release + "\n" + _TEGRA_RELEASE_TAIL)
     # The kernel writes device-tree strings NUL-terminated; compatible is a NUL-separated list.
     if compatible is not None:
-        write_file(
-            root, "proc/device-tree/compatible", b"".join(entry.encode() + b"\0" for entry in compatible)
-        )
+        write_file(root, "proc/device-tree/compatible", b"".join(entry.encode() + b"\0" for entry in compatible))
     if model is not None:
         write_file(root, "proc/device-tree/model", model.encode() + b"\0")
 
@@ -448,8 +439,7 @@ def make_macos_host(
         machine=machine,
         kernel_release="23.5.0",
         mac_ver=mac_ver,
-        cpu_brand=cpu_brand
-        or ("Apple M2" if machine == "arm64" else "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz"),
+        cpu_brand=cpu_brand or ("Apple M2" if machine == "arm64" else "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz"),
         cpu_count=cores,
         memory_bytes=memory_bytes,
     )

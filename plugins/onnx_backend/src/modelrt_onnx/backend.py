@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from modelrt.errors import HardwareError, NoUsableBackendError, PackageError
 from modelrt.specs import Availability
-
 from modelrt_onnx.external_data import check_model_file
 from modelrt_onnx.logs import LOGGER_NAME, route_ort_logging
 from modelrt_onnx.ort_errors import load_error
@@ -116,9 +115,7 @@ class OnnxRuntimeBackend:
         session_options = build_session_options(ort, options)
         providers: list[Any] = [(row.provider, row.options(device))]
         try:
-            session = ort.InferenceSession(
-                str(artifact.file), sess_options=session_options, providers=providers
-            )
+            session = ort.InferenceSession(str(artifact.file), sess_options=session_options, providers=providers)
         # onnxruntime's pybind11 errors (InvalidProtobuf, Fail...) derive directly from Exception.
         except Exception as error:
             raise load_error(error, artifact.file, ort.__version__) from error

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from modelrt.errors import PackageError, SecurityError
-
 from modelrt_onnx.onnx_proto import OnnxFormatError, external_data_locations
 
 __all__ = ["check_model_file"]
@@ -60,7 +59,6 @@ def _resolve_inside(model: Path, location: str, root: Path) -> Path:
         )
     if not target.is_file():
         raise PackageError(
-            f"{model} keeps weights in {location!r}, but {target} does not exist; copy that file next to "
-            "the model"
+            f"{model} keeps weights in {location!r}, but {target} does not exist; copy that file next to the model"
         )
     return target

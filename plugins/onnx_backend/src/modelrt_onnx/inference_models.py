@@ -46,7 +46,7 @@ CLASS_NAMES = "class_names.txt"
 WEIGHTS = "weights.onnx"
 
 _ARCHITECTURES = {"yolov8": "yolov8", "yolov11": "yolov8", "yolov12": "yolov8", "yolov5": "yolov5"}
-_TASK = "object-detection"
+_TASK: Literal["object-detection"] = "object-detection"
 _RESIZE_MODES: dict[str, Literal["letterbox", "stretch"]] = {"letterbox": "letterbox", "stretch": "stretch"}
 _PIXEL_CHANGING_STEPS = ("static-crop", "contrast", "grayscale")
 _DEFAULTS = PostprocessSpec(confidence=0.4, iou=0.3, max_detections=300, class_agnostic=False)
@@ -102,9 +102,7 @@ def _positive_int(config: _Config, key: str, value: Any) -> int:
 def _architecture(config: _Config) -> str:
     backend = config.require(config.data, "backend_type")
     if backend != "onnx":
-        raise config.invalid(
-            "backend_type", backend, "'onnx' packages (download the ONNX package of the model)"
-        )
+        raise config.invalid("backend_type", backend, "'onnx' packages (download the ONNX package of the model)")
     task = config.require(config.data, "task_type")
     if task != _TASK:
         raise config.invalid("task_type", task, f"{_TASK!r}")
@@ -237,9 +235,7 @@ def inference_models_manifest(root: Path) -> Manifest:
     weights = root / WEIGHTS
     if not weights.is_file():
         raise PackageError(f"{root} is missing {WEIGHTS}, the network itself; copy the complete package")
-    artifact = ArtifactEntry(
-        role="main", format="onnx", path=WEIGHTS, size=weights.stat().st_size, sha256=None
-    )
+    artifact = ArtifactEntry(role="main", format="onnx", path=WEIGHTS, size=weights.stat().st_size, sha256=None)
     return Manifest(
         format_version=FORMAT_VERSION,
         name=root.resolve().name,

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
+
 from modelrt.backend import TensorInfo
 
 __all__ = ["ELEMENT_TYPES", "OnnxFormatError", "OnnxHeader", "external_data_locations", "read_header"]

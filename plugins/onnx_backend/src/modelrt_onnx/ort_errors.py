@@ -93,9 +93,7 @@ def describe_arrays(inputs: Mapping[str, Any]) -> str:
     return ", ".join(parts) or "nothing"
 
 
-def run_error(
-    error: BaseException, inputs: Mapping[str, Any], expected: Sequence[TensorInfo]
-) -> ModelRTError:
+def run_error(error: BaseException, inputs: Mapping[str, Any], expected: Sequence[TensorInfo]) -> ModelRTError:
     """The modelrt error for an exception raised by ``InferenceSession.run``.
 
     Wrong names, ranks, dimensions and dtypes are caught by onnxruntime before running; a size the

@@ -30,7 +30,5 @@ def register_backends() -> Iterable[BackendSpec]:
 def register_sources() -> Iterable[SourceSpec]:
     return [
         SourceSpec("ultralytics-onnx", (".onnx",), 50, "modelrt_onnx.sources:UltralyticsOnnxSource"),
-        SourceSpec(
-            "inference-models", ("dir:model_config.json",), 60, "modelrt_onnx.sources:InferenceModelsSource"
-        ),
+        SourceSpec("inference-models", ("dir:model_config.json",), 60, "modelrt_onnx.sources:InferenceModelsSource"),
     ]

@@ -12,6 +12,7 @@ import importlib.metadata
 from collections.abc import Callable
 
 import attrs
+
 from modelrt.devices import Device
 
 __all__ = [

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from modelrt.backend import TensorInfo
 from modelrt.errors import ModelClosedError
-
 from modelrt_onnx.ort_errors import run_error
 
 if TYPE_CHECKING:
     import numpy as np
+
     from modelrt.devices import Device
 
 __all__ = ["OnnxSession", "tensor_info"]

@@ -21,7 +21,6 @@ from typing import Any
 
 from modelrt.errors import InputError
 from modelrt.options import RunOptions
-
 from modelrt_onnx.logs import current_severity
 
 __all__ = ["BACKEND_NAME", "GRAPH_OPTIMIZATION_LEVELS", "build_session_options"]
@@ -49,8 +48,7 @@ def _checked_extras(extras: Mapping[str, Any]) -> tuple[str, bool]:
     level = extras.get("graph_optimization", "all")
     if level not in GRAPH_OPTIMIZATION_LEVELS:
         raise InputError(
-            f"unknown onnxruntime graph_optimization {level!r}: expected one of "
-            f"{', '.join(GRAPH_OPTIMIZATION_LEVELS)}"
+            f"unknown onnxruntime graph_optimization {level!r}: expected one of {', '.join(GRAPH_OPTIMIZATION_LEVELS)}"
         )
     spinning = extras.get("allow_spinning", True)
     if not isinstance(spinning, bool):
@@ -65,9 +63,7 @@ def build_session_options(ort: ModuleType, options: RunOptions) -> Any:
     session_options.intra_op_num_threads = options.resolved_threads()
     session_options.inter_op_num_threads = 1
     session_options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    session_options.graph_optimization_level = getattr(
-        ort.GraphOptimizationLevel, GRAPH_OPTIMIZATION_LEVELS[level]
-    )
+    session_options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, GRAPH_OPTIMIZATION_LEVELS[level])
     session_options.log_severity_level = current_severity()
     session_options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return session_options

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from modelrt.errors import PackageError
 from modelrt.packages import ModelPackage
-
 from modelrt_onnx import inference_models, ultralytics
 from modelrt_onnx.onnx_proto import OnnxFormatError, read_header
 
@@ -40,9 +39,7 @@ class UltralyticsOnnxSource:
         except OSError as error:
             raise PackageError(f"cannot read {model}: {error.strerror}") from None
         manifest = ultralytics.ultralytics_manifest(model, header)
-        return ModelPackage(
-            root=model.parent, manifest=manifest, source=ultralytics.SOURCE_NAME, reference=reference
-        )
+        return ModelPackage(root=model.parent, manifest=manifest, source=ultralytics.SOURCE_NAME, reference=reference)
 
 
 class InferenceModelsSource:
@@ -53,6 +50,4 @@ class InferenceModelsSource:
         if not root.is_dir():
             raise PackageError(f"inference-models package {reference!r} not found: {root} is not a directory")
         manifest = inference_models.inference_models_manifest(root)
-        return ModelPackage(
-            root=root, manifest=manifest, source=inference_models.SOURCE_NAME, reference=reference
-        )
+        return ModelPackage(root=root, manifest=manifest, source=inference_models.SOURCE_NAME, reference=reference)

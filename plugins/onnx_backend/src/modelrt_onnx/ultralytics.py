@@ -22,7 +22,6 @@ from typing import Any, Literal
 from modelrt.backend import TensorInfo
 from modelrt.errors import PackageError
 from modelrt.manifest import FORMAT_VERSION, ArtifactEntry, InputSpec, Manifest, PostprocessSpec
-
 from modelrt_onnx.onnx_proto import OnnxHeader
 
 __all__ = ["SOURCE_NAME", "ultralytics_manifest"]
@@ -38,10 +37,7 @@ _INPUT_DTYPES = ("float32", "float16")
 
 
 def _write_package_hint(model: Path) -> str:
-    return (
-        f"Write a package for it: `modelrt package {model} --task TASK -o DIR` (with --labels FILE), "
-        "then load DIR."
-    )
+    return f"Write a package for it: `modelrt package {model} --task TASK -o DIR` (with --labels FILE), then load DIR."
 
 
 def _literal(model: Path, key: str, text: str) -> Any:
@@ -66,9 +62,7 @@ def _labels(model: Path, text: str) -> tuple[str, ...]:
     try:
         by_index = {int(index): str(name) for index, name in names.items()}
     except (TypeError, ValueError):
-        raise PackageError(
-            f"{model}: metadata 'names' has a non-integer class index: {text[:80]!r}"
-        ) from None
+        raise PackageError(f"{model}: metadata 'names' has a non-integer class index: {text[:80]!r}") from None
     if sorted(by_index) != list(range(len(by_index))):
         raise PackageError(
             f"{model}: metadata 'names' must number classes 0..{len(by_index) - 1} without gaps, got "
@@ -159,7 +153,7 @@ def _check_classifier_output(model: Path, header: OnnxHeader, classes: int) -> N
 
 
 def _input_spec(image_input: TensorInfo, size: tuple[int, int], stride: int, task: str) -> InputSpec:
-    batch = image_input.shape[0] if isinstance(image_input.shape[0], int) else "dynamic"
+    batch: int | Literal["dynamic"] = image_input.shape[0] if isinstance(image_input.shape[0], int) else "dynamic"
     dynamic_size = not all(isinstance(dim, int) for dim in image_input.shape[2:])
     detector = task == "object-detection"
     return InputSpec(
@@ -181,9 +175,7 @@ def _stride(model: Path, metadata: Mapping[str, str]) -> int:
     try:
         return int(metadata.get("stride", "32"))
     except ValueError:
-        raise PackageError(
-            f"{model}: metadata 'stride' must be an integer, got {metadata['stride']!r}"
-        ) from None
+        raise PackageError(f"{model}: metadata 'stride' must be an integer, got {metadata['stride']!r}") from None
 
 
 def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from modelrt.devices import Device
     from modelrt.environment import Environment
     from modelrt.options import RunOptions
-
     from modelrt_example_numpy.session import NumpyReferenceSession
 
 
@@ -21,9 +20,7 @@ class NumpyReferenceBackend:
 
     def availability(self, env: Environment, device: Device) -> Availability:
         if device.kind != "cpu":
-            return Availability(
-                False, f"numpy-reference runs on the CPU only, not on {device}", "use device='cpu'"
-            )
+            return Availability(False, f"numpy-reference runs on the CPU only, not on {device}", "use device='cpu'")
         try:
             import onnx
         except ImportError:
@@ -37,9 +34,7 @@ class NumpyReferenceBackend:
         from modelrt_example_numpy.session import NumpyReferenceSession
 
         if artifact.format != "onnx":
-            raise PackageError(
-                f"{artifact.file} is a {artifact.format!r} artifact; numpy-reference runs 'onnx' only"
-            )
+            raise PackageError(f"{artifact.file} is a {artifact.format!r} artifact; numpy-reference runs 'onnx' only")
         if device.kind != "cpu":
             raise HardwareError(f"numpy-reference runs on the CPU only, not on {device}; use device='cpu'")
         if options.precision not in ("auto", "fp32"):

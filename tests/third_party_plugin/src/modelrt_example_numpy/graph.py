@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
 from modelrt.backend import TensorInfo
 from modelrt.errors import PackageError
-
 from modelrt_example_numpy.ops import DEFAULT_ONLY_ATTRIBUTES, OPERATORS, REDUNDANT_ATTRIBUTES
 
 MINIMUM_OPSET = 13
@@ -49,22 +49,17 @@ def read_graph(path: Path) -> Graph:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf reports an unreadable file through its own exception types
-        raise PackageError(
-            f"{path} is not a readable ONNX model ({type(exc).__name__}: {exc}); {_REPLACE}"
-        ) from exc
+        raise PackageError(f"{path} is not a readable ONNX model ({type(exc).__name__}: {exc}); {_REPLACE}") from exc
     # Refused before the checker runs: it would look for the data files, relative to the working directory.
     if any(external_data_helper.uses_external_data(tensor) for tensor in model.graph.initializer):
         raise PackageError(
-            f"{path} keeps weights in external data files, which numpy-reference does not read; "
-            f"{_USE_ONNXRUNTIME}"
+            f"{path} keeps weights in external data files, which numpy-reference does not read; {_USE_ONNXRUNTIME}"
         )
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
         raise PackageError(f"{path} is not a valid ONNX model ({exc}); {_REPLACE}") from exc
-    opset = max(
-        (entry.version for entry in model.opset_import if entry.domain in _DEFAULT_DOMAINS), default=0
-    )
+    opset = max((entry.version for entry in model.opset_import if entry.domain in _DEFAULT_DOMAINS), default=0)
     if opset < MINIMUM_OPSET:
         raise PackageError(
             f"{path} uses ONNX opset {opset}; numpy-reference implements opset {MINIMUM_OPSET} and newer: "
@@ -79,8 +74,7 @@ def read_graph(path: Path) -> Graph:
     )
     if unsupported:
         raise PackageError(
-            f"{path} uses operators numpy-reference does not implement: {', '.join(unsupported)}; "
-            f"{_USE_ONNXRUNTIME}"
+            f"{path} uses operators numpy-reference does not implement: {', '.join(unsupported)}; {_USE_ONNXRUNTIME}"
         )
     constants = {tensor.name: numpy_helper.to_array(tensor) for tensor in model.graph.initializer}
     return Graph(
@@ -118,8 +112,7 @@ def _step(path: Path, node: Any) -> Step:
         ) from exc
     if len(node.output) != 1:
         raise PackageError(
-            f"{path}: node {node.name!r} ({node.op_type}) has {len(node.output)} outputs; "
-            "numpy-reference supports one"
+            f"{path}: node {node.name!r} ({node.op_type}) has {len(node.output)} outputs; numpy-reference supports one"
         )
     return Step(node.name, node.op_type, operator, tuple(node.input), node.output[0], attributes)
 
@@ -129,7 +122,6 @@ def _tensor_info(value: Any) -> TensorInfo:
 
     tensor_type = value.type.tensor_type
     shape = tuple(
-        dim.dim_value if dim.HasField("dim_value") else (dim.dim_param or None)
-        for dim in tensor_type.shape.dim
+        dim.dim_value if dim.HasField("dim_value") else (dim.dim_param or None) for dim in tensor_type.shape.dim
     )
     return TensorInfo(value.name, shape, helper.tensor_dtype_to_np_dtype(tensor_type.elem_type).name)

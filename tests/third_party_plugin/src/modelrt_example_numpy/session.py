@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
 from modelrt.devices import Device
 from modelrt.errors import InputError, ModelClosedError
-
 from modelrt_example_numpy.graph import Graph
 
 
