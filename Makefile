@@ -3,7 +3,7 @@
 #   make test   the whole test suite (Python 3.11 or the default python3, plus the core tests on 3.10)
 
 PYTHON ?= python3
-PYTHON310 ?= $(shell command -v python3.10 2>/dev/null)
+PYTHON310 ?= $(shell scripts/find_python.sh 3.10)
 VENV := .venv
 VENV310 := .venv310
 PY := $(VENV)/bin/python

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 import cattrs
@@ -36,18 +36,6 @@ __all__ = [
 
 MANIFEST_NAME = "modelrt.json"
 FORMAT_VERSION = 1
-TASKS = (
-    "object-detection",
-    "classification",
-    "text-detection",
-    "keypoint-detection",
-    "instance-segmentation",
-    "semantic-segmentation",
-    "embedding",
-)
-RESIZE_MODES = ("letterbox", "stretch", "shorter-side-center-crop")
-ARTIFACT_FORMATS = ("onnx", "exported-program", "torchscript", "tensorrt-engine", "torch-pickle")
-
 Task = Literal[
     "object-detection",
     "classification",
@@ -59,6 +47,9 @@ Task = Literal[
 ]
 ResizeMode = Literal["letterbox", "stretch", "shorter-side-center-crop"]
 ArtifactFormat = Literal["onnx", "exported-program", "torchscript", "tensorrt-engine", "torch-pickle"]
+TASKS: tuple[str, ...] = get_args(Task)
+RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
+ARTIFACT_FORMATS: tuple[str, ...] = get_args(ArtifactFormat)
 
 
 def _three_floats(value: Any) -> tuple[float, float, float]:
