@@ -102,3 +102,25 @@ def test_plugins_json_lists_the_onnx_plugin() -> None:
     by_name = {p["name"]: p for p in json.loads(result.stdout)}
     assert by_name["onnx"]["status"] in ("ok", "unversioned")
     assert "onnxruntime" in by_name["onnx"]["registers"]["backends"]
+
+
+def test_env_on_a_jetson_without_its_plugin_advises_installing_it(tmp_path: Path) -> None:
+    from modelrt.testing.hosts import make_jetson_host
+
+    make_jetson_host(tmp_path / "orin")
+    result = run_cli(
+        "env", "--json", env={"MODELRT_HOST_ROOT": str(tmp_path / "orin"), "MODELRT_DISABLE_PLUGINS": "jetson"}
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "modelrt[jetson]" in data["install_command"]
+    assert any(f["row"] == "jetson" and f["severity"] == "warning" for f in data["findings"])
+
+
+def test_env_on_windows_warns_that_it_is_not_tested(tmp_path: Path) -> None:
+    from modelrt.testing.hosts import make_windows_host
+
+    make_windows_host(tmp_path / "windows")
+    result = run_cli("env", env={"MODELRT_HOST_ROOT": str(tmp_path / "windows")})
+    assert result.returncode == 0, result.stderr
+    assert "not-tested" in result.stdout or "not tested" in result.stdout
