@@ -206,7 +206,7 @@ class Host:
             return {}
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # json raises RecursionError on very deep nesting
             return {}
         return data if isinstance(data, dict) else {}
 

@@ -75,3 +75,10 @@ def test_arbitrary_bytes_in_probed_files_never_raise(contents: dict[str, bytes])
 @given(st.text(max_size=300))
 def test_arbitrary_text_in_os_release_and_cpuinfo_never_raises(text: str) -> None:
     _probe_files({"etc/os-release": text.encode(), "proc/cpuinfo": text.encode()})
+
+
+def test_a_deeply_nested_host_file_reads_as_absent(tmp_path: Path) -> None:
+    host = make_linux_host(tmp_path)
+    write_file(tmp_path, FAKE_HOST_FILE, "[" * 100_000 + "]" * 100_000)
+    assert host.system == "Linux"
+    assert probe_environment(host).distribution == "ubuntu"
