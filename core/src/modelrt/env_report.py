@@ -13,13 +13,19 @@ JSON schema (``report_to_dict``), version 1; keys are only ever added within a v
       "findings": [                  # one per verdict, in the order the plugins gave them
         {"row": str, "status": str, "severity": "info" | "warning" | "error",
          "message": str, "fix": str | null, "install": [str, ...],
+         "index_url": str | null,    # the package index that index_install comes from
+         "index_install": [str, ...],
          "matrix_row": {"id": str, "platform": str, "os": str, "install": str,
                         "status": str, "note": str} | null}      # null: a row outside the matrix
       ],
       "plugins": [{"name": ..., "distribution": ..., "version": ..., "status": ...,
                    "error": ..., "registers": ...}, ...],        # as the plugin manager lists them
-      "install_command": str | null  # pip install "a" "b": every finding's install entries, merged
+      "install_commands": [str, ...],  # pip install "a" "b" for every finding's install entries,
+                                       # merged, then one pip install "c" --index-url URL per index
+      "install_command": str | null  # install_commands joined with " && ": one line for a shell
     }
+
+``index_url``, ``index_install`` and ``install_commands`` were added within version 1.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ __all__ = [
     "REPORT_SCHEMA",
     "EnvironmentReport",
     "build_report",
+    "install_commands",
     "merged_install_command",
     "render_report",
     "report_to_dict",
@@ -65,36 +72,69 @@ def _plain_plugins(plugins: Iterable[Mapping[str, object]]) -> tuple[dict[str, o
 
 @attrs.frozen
 class EnvironmentReport:
-    """What ``modelrt env`` shows: the environment, every Finding, every plugin, one install command.
+    """What ``modelrt env`` shows: the environment, every Finding, every plugin, what to install.
 
     ``plugins`` are the plugin manager's listing as plain dicts (``name``, ``distribution``,
-    ``version``, ``status``, ``error``, ``registers``).
+    ``version``, ``status``, ``error``, ``registers``). ``install_commands`` are the pip commands
+    this host needs, in order; ``install_command`` is all of them as one shell line.
     """
 
     environment: Environment
     findings: tuple[Finding, ...] = attrs.field(converter=_finding_tuple)
     plugins: tuple[dict[str, object], ...] = attrs.field(converter=_plain_plugins, hash=False)
     install_command: str | None = None
+    install_commands: tuple[str, ...] = ()
+
+
+def install_commands(findings: Iterable[Finding]) -> tuple[str, ...]:
+    """The pip commands for every finding's requirements, de-duplicated, first-seen order kept.
+
+    First one ``pip install "a" "b"`` for all ``install`` entries (PyPI), then one
+    ``pip install "c" --index-url URL`` per package index that ``index_install`` entries come from.
+    """
+    findings = tuple(findings)
+    commands = []
+    from_pypi = _unique(requirement for finding in findings for requirement in finding.install)
+    if from_pypi:
+        commands.append(_pip_install(from_pypi))
+    by_index: dict[str, list[str]] = {}
+    for finding in findings:
+        if finding.index_url and finding.index_install:
+            by_index.setdefault(finding.index_url, []).extend(finding.index_install)
+    for index_url, requirements in by_index.items():
+        commands.append(f"{_pip_install(_unique(requirements))} --index-url {index_url}")
+    return tuple(commands)
 
 
 def merged_install_command(findings: Iterable[Finding]) -> str | None:
-    """``pip install "a" "b"`` from every finding's ``install`` entries, de-duplicated, order kept."""
-    requirements = list(dict.fromkeys(requirement for finding in findings for requirement in finding.install))
-    if not requirements:
-        return None
+    """All of ``install_commands`` as one shell line (joined with ``&&``), or ``None`` when there is none."""
+    return _one_shell_line(install_commands(findings))
+
+
+def _one_shell_line(commands: Iterable[str]) -> str | None:
+    return " && ".join(commands) or None
+
+
+def _unique(requirements: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(requirements))
+
+
+def _pip_install(requirements: Iterable[str]) -> str:
     return "pip install " + " ".join(f'"{requirement}"' for requirement in requirements)
 
 
 def build_report(
     env: Environment, findings: Iterable[Finding], plugins: Iterable[Mapping[str, object]] = ()
 ) -> EnvironmentReport:
-    """Collect the report; the install command merges all findings' ``install`` entries."""
+    """Collect the report; the install commands merge all findings' requirements."""
     findings = tuple(findings)
+    commands = install_commands(findings)
     return EnvironmentReport(
         environment=env,
         findings=findings,
         plugins=tuple(plugins),
-        install_command=merged_install_command(findings),
+        install_command=_one_shell_line(commands),
+        install_commands=commands,
     )
 
 
@@ -108,6 +148,7 @@ def report_to_dict(report: EnvironmentReport) -> dict[str, Any]:
         "environment": report.environment.to_dict(),
         "findings": [_finding_to_dict(finding) for finding in report.findings],
         "plugins": [dict(plugin) for plugin in report.plugins],
+        "install_commands": list(report.install_commands),
         "install_command": report.install_command,
     }
 
@@ -128,7 +169,7 @@ def render_report(report: EnvironmentReport) -> str:
         _host_section(report.environment),
         _findings_section(report.findings),
         _plugins_section(report.plugins),
-        _install_section(report.install_command),
+        _install_section(report.install_commands),
     ]
     return "\n\n".join(sections) + f"\n\n{_CLOSING_LINE}\n"
 
@@ -150,11 +191,34 @@ def _host_section(env: Environment) -> str:
     if env.jetson_hint is not None:
         lines.append(_field("Jetson", env.jetson_hint))
     for plugin_name, facts in env.facts.items():
-        pairs = ", ".join(f"{key}={json.dumps(value)}" for key, value in facts.items())
-        lines.append(_field("Facts", f"{plugin_name}: {pairs or 'none'}"))
+        lines.extend(_facts_lines(plugin_name, facts))
     for fact, reason in env.unknown.items():
         lines.append(_field("Unknown", f"{fact}: {reason}"))
     return "\n".join(lines)
+
+
+def _facts_lines(plugin_name: str, facts: Mapping[str, Any]) -> list[str]:
+    """One line per fact a plugin contributed, nested keys dotted; empty values only in the JSON form."""
+    pairs = [(key, value) for key, value in _flattened(facts) if value not in (None, [], {}, "")]
+    if not pairs:
+        return [_field("Facts", f"{plugin_name}: none")]
+    lines = [_field("Facts", f"{plugin_name}:")]
+    fact_indent = " " * (_LABEL_WIDTH + 5)
+    lines.extend(
+        _wrapped(f"{key}: {json.dumps(value)}", initial_indent=fact_indent, indent=fact_indent + "  ")
+        for key, value in pairs
+    )
+    return lines
+
+
+def _flattened(facts: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    for key, value in facts.items():
+        if isinstance(value, Mapping) and value:
+            pairs.extend(_flattened(value, f"{prefix}{key}."))
+        else:
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
 
 
 def _system_words(env: Environment) -> str:
@@ -225,8 +289,10 @@ def _registers_words(registers: object) -> str:
     return str(registers) if registers else ""
 
 
-def _install_section(install_command: str | None) -> str:
-    return "Install what this host needs\n" + f"  {install_command or 'nothing to install'}"
+def _install_section(commands: tuple[str, ...]) -> str:
+    return "\n".join(
+        ["Install what this host needs", *(f"  {command}" for command in commands or ("nothing to install",))]
+    )
 
 
 def _field(label: str, value: str) -> str:

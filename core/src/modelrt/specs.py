@@ -117,7 +117,11 @@ class Finding:
     """One verdict about this host: which matrix row, its status, and what to do about it.
 
     ``fix`` is a shell command or instruction; ``install`` holds pip requirement strings (for example
-    ``modelrt[onnx]``) that ``modelrt env`` merges into one install command.
+    ``modelrt[onnx]``) that ``modelrt env`` merges into one install command. ``index_install`` holds
+    requirements that must come from another package index, ``index_url`` (pip's ``--index-url``):
+    runtime builds that PyPI does not carry for this platform, such as the Jetson wheels of
+    ``onnxruntime-gpu``. ``--index-url`` rather than ``--extra-index-url``, because with several
+    indexes pip takes the highest version from any of them, which would be PyPI's build.
     """
 
     row: str
@@ -126,6 +130,16 @@ class Finding:
     message: str
     fix: str | None = None
     install: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    index_url: str | None = None
+    index_install: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+
+    @index_install.validator
+    def _index_install_needs_an_index(self, _attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+        if value and not self.index_url:
+            raise ValueError(
+                f"Finding {self.row!r} lists index_install {list(value)} without an index_url; name the index "
+                "they come from, or move them to install"
+            )
 
 
 @attrs.frozen

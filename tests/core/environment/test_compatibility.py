@@ -30,7 +30,10 @@ def _only_finding(host: Host, **plugin_facts: dict[str, object]) -> Finding:
 # ------------------------------------------------------------------------------------------ CPUs
 
 
-@pytest.mark.parametrize(("distro", "version"), [("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")])
+@pytest.mark.parametrize(
+    ("distro", "version"),
+    [("ubuntu", "20.04"), ("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12"), ("rhel", "9.4")],
+)
 def test_linux_x86_64_cpu_is_stable_with_the_onnx_extra(root: Path, distro: str, version: str) -> None:
     finding = _only_finding(make_linux_host(root, distro=distro, version=version))
     assert (finding.row, finding.status, finding.severity) == (
@@ -94,7 +97,9 @@ def test_nvidia_on_verified_ubuntu_is_stable_with_the_gpu_extra(root: Path, vers
     assert finding.install == ("modelrt[onnx-gpu]",)
 
 
-@pytest.mark.parametrize(("distro", "version"), [("fedora", "40"), ("debian", "12"), ("ubuntu", "20.04")])
+@pytest.mark.parametrize(
+    ("distro", "version"), [("fedora", "40"), ("debian", "12"), ("ubuntu", "20.04"), ("rhel", "9.4")]
+)
 def test_nvidia_on_other_linux_requires_verification(root: Path, distro: str, version: str) -> None:
     finding = _only_finding(make_linux_host(root, distro=distro, version=version, nvidia_driver="535.183.01"))
     assert (finding.row, finding.status, finding.severity) == (
@@ -143,6 +148,24 @@ def test_a_jetson_is_never_judged_as_generic_arm_linux(root: Path) -> None:
 def test_the_core_says_nothing_about_a_jetson_the_plugin_described(root: Path) -> None:
     env = probe_environment(make_jetson_host(root), plugin_facts={"jetson": {"l4t": "36.4.0"}})
     assert core_findings(env) == []
+
+
+def test_the_jetson_plugin_ruling_out_a_jetson_lets_the_core_judge_the_host(root: Path) -> None:
+    make_linux_host(root)
+    write_file(root, "etc/nv_tegra_release", "# R36 (release), REVISION: 4.0\n")
+    finding = _only_finding(Host(root), jetson={"is_jetson": False, "not_jetson_reason": "an x86_64 machine"})
+    assert finding.row == "cpu-x86_64-linux"
+
+
+def test_a_jetson_the_plugin_recognised_silences_the_core_where_the_core_saw_none(root: Path) -> None:
+    env = probe_environment(make_linux_host(root, machine="aarch64"), plugin_facts={"jetson": {"is_jetson": True}})
+    assert not env.is_jetson
+    assert core_findings(env) == []
+
+
+def test_facts_of_an_older_jetson_plugin_on_a_host_the_core_did_not_recognise_change_nothing(root: Path) -> None:
+    env = probe_environment(make_linux_host(root, machine="aarch64"), plugin_facts={"jetson": {"l4t": None}})
+    assert [finding.row for finding in core_findings(env)] == ["cpu-aarch64-linux"]
 
 
 def test_a_jetson_with_an_nvidia_driver_file_is_not_an_nvidia_desktop(root: Path) -> None:

@@ -12,6 +12,7 @@ from modelrt.env_report import (
     REPORT_SCHEMA,
     EnvironmentReport,
     build_report,
+    install_commands,
     merged_install_command,
     render_report,
     report_to_dict,
@@ -67,6 +68,46 @@ def test_no_install_entries_give_no_command() -> None:
     assert build_report(Environment(), [_finding("a")]).install_command is None
 
 
+JETSON_INDEX = "https://pypi.jetson-ai-lab.io/jp6/cu126"
+
+
+def _index_finding(row: str, index_url: str, *index_install: str, install: tuple[str, ...] = ()) -> Finding:
+    return Finding(
+        row,
+        Status.STABLE,
+        Severity.INFO,
+        f"verdict on {row}",
+        install=install,
+        index_url=index_url,
+        index_install=index_install,
+    )
+
+
+def test_requirements_from_another_index_get_their_own_command_after_the_pypi_one() -> None:
+    findings = [_index_finding("jetson", JETSON_INDEX, "onnxruntime-gpu", "torch", install=("modelrt[jetson]",))]
+    assert install_commands(findings) == (
+        'pip install "modelrt[jetson]"',
+        f'pip install "onnxruntime-gpu" "torch" --index-url {JETSON_INDEX}',
+    )
+
+
+def test_requirements_from_the_same_index_merge_into_one_command() -> None:
+    findings = [_index_finding("a", JETSON_INDEX, "onnxruntime-gpu"), _index_finding("b", JETSON_INDEX, "torch")]
+    assert install_commands(findings) == (f'pip install "onnxruntime-gpu" "torch" --index-url {JETSON_INDEX}',)
+
+
+def test_the_merged_install_command_is_every_command_on_one_shell_line() -> None:
+    findings = [_index_finding("jetson", JETSON_INDEX, "torch", install=("modelrt[jetson]",))]
+    assert merged_install_command(findings) == (
+        f'pip install "modelrt[jetson]" && pip install "torch" --index-url {JETSON_INDEX}'
+    )
+
+
+def test_a_finding_cannot_name_index_requirements_without_their_index() -> None:
+    with pytest.raises(ValueError, match="without an index_url"):
+        Finding("a", Status.STABLE, Severity.INFO, "verdict", index_install=("torch",))
+
+
 def test_build_report_merges_the_findings_install_entries(root: Path) -> None:
     env = probe_environment(make_jetson_host(root))
     report = build_report(env, [*core_findings(env), _finding("third-party", "acme-modelrt")])
@@ -78,14 +119,25 @@ def test_build_report_merges_the_findings_install_entries(root: Path) -> None:
 
 def test_report_json_has_the_documented_top_level_keys(linux_report: EnvironmentReport) -> None:
     data = report_to_dict(linux_report)
-    assert set(data) == {"schema", "environment", "findings", "plugins", "install_command"}
+    assert set(data) == {"schema", "environment", "findings", "plugins", "install_commands", "install_command"}
     assert data["schema"] == REPORT_SCHEMA == 1
+    assert data["install_commands"] == ['pip install "modelrt[onnx]"']
     assert data["install_command"] == 'pip install "modelrt[onnx]"'
 
 
 def test_report_json_findings_carry_their_matrix_row(linux_report: EnvironmentReport) -> None:
     (finding,) = report_to_dict(linux_report)["findings"]
-    assert set(finding) == {"row", "status", "severity", "message", "fix", "install", "matrix_row"}
+    assert set(finding) == {
+        "row",
+        "status",
+        "severity",
+        "message",
+        "fix",
+        "install",
+        "index_url",
+        "index_install",
+        "matrix_row",
+    }
     assert (finding["row"], finding["status"], finding["severity"]) == ("cpu-x86_64-linux", "stable", "info")
     assert finding["install"] == ["modelrt[onnx]"]
     assert finding["matrix_row"] == {
@@ -170,9 +222,29 @@ def test_text_says_when_nothing_judged_the_host_and_nothing_is_installed() -> No
     assert "nothing to install" in text
 
 
-def test_text_shows_plugin_facts(root: Path) -> None:
+def test_text_shows_plugin_facts_one_per_line(root: Path) -> None:
     env = probe_environment(make_jetson_host(root), plugin_facts={"jetson": {"jetpack": "6.1", "dla": 2}})
-    assert 'Facts        jetson: jetpack="6.1", dla=2' in render_report(build_report(env, []))
+    assert '  Facts        jetson:\n                 jetpack: "6.1"\n                 dla: 2\n' in render_report(
+        build_report(env, [])
+    )
+
+
+def test_text_shows_nested_plugin_facts_with_dotted_keys_and_leaves_out_empty_ones(root: Path) -> None:
+    facts = {"jetson": {"unknown": {"cuda": "no version.json"}, "module": None, "marks": []}}
+    text = render_report(build_report(probe_environment(make_jetson_host(root), plugin_facts=facts), []))
+    assert '                 unknown.cuda: "no version.json"\n' in text
+    assert "module" not in text and "marks" not in text
+
+
+def test_text_lists_each_install_command_on_its_own_line() -> None:
+    findings = [_index_finding("jetson", JETSON_INDEX, "torch", install=("modelrt[jetson]",))]
+    text = render_report(build_report(Environment(), findings))
+    expected = [
+        "Install what this host needs",
+        '  pip install "modelrt[jetson]"',
+        f'  pip install "torch" --index-url {JETSON_INDEX}',
+    ]
+    assert "\n".join(expected) + "\n" in text
 
 
 def test_text_lines_are_wrapped_for_a_terminal_except_unbreakable_paths(root: Path) -> None:

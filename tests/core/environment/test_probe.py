@@ -43,6 +43,16 @@ def test_debian_distribution_comes_from_os_release(root: Path) -> None:
     assert (env.distribution, env.distribution_version) == ("debian", "12")
 
 
+def test_rhel_distribution_comes_from_its_quoted_os_release(root: Path) -> None:
+    env = probe_environment(make_linux_host(root, distro="rhel", version="9.4"))
+    assert (env.distribution, env.distribution_version, env.distribution_name, env.kernel_release) == (
+        "rhel",
+        "9.4",
+        "Red Hat Enterprise Linux 9.4 (Plow)",
+        "5.14.0-427.13.1.el9_4.x86_64",
+    )
+
+
 def test_unquoted_os_release_values_are_read(root: Path) -> None:
     env = probe_environment(make_linux_host(root, distro="fedora", version="40"))
     assert (env.distribution, env.distribution_version) == ("fedora", "40")

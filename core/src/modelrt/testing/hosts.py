@@ -2,9 +2,10 @@
 
 Probing reads a machine only through ``modelrt.host.Host``, so a fake root written here is probed
 exactly like the machine it imitates, on any CI runner. The file contents are those of real systems
-(``/etc/os-release`` of Ubuntu, Debian and Fedora releases, ``/proc/cpuinfo`` of x86-64, Neoverse and
-Jetson Orin CPUs, ``/proc/meminfo``, cgroup lines of Docker, Podman and Kubernetes, the NVIDIA driver's
-``/proc/driver/nvidia/version``, a Jetson's ``/etc/nv_tegra_release`` and device tree).
+(``/etc/os-release`` of Ubuntu, Debian, Fedora and RHEL releases, ``/proc/cpuinfo`` of x86-64, Neoverse
+and Jetson Orin CPUs, ``/proc/meminfo``, cgroup lines of Docker, Podman and Kubernetes, the NVIDIA
+driver's ``/proc/driver/nvidia/version``, a Jetson's ``/etc/nv_tegra_release``, device tree, dpkg
+status stanza, JetPack's library file names and nvpmodel files).
 
 ``make_*_host`` writes a whole machine and returns a ``Host`` over it; each ``write_*`` function
 writes one part, so tests and plugins can compose other machines (the jetson plugin adds its
@@ -27,23 +28,37 @@ __all__ = [
     "DOCKER_CGROUP_V1",
     "JETSON_AGX_ORIN_COMPATIBLE",
     "JETSON_AGX_ORIN_MODEL",
+    "JETSON_AGX_THOR_COMPATIBLE",
+    "JETSON_AGX_THOR_MODEL",
+    "JETSON_ORIN_NANO_COMPATIBLE",
+    "JETSON_ORIN_NANO_MODEL",
+    "JETSON_ORIN_NX_16GB_COMPATIBLE",
+    "JETSON_ORIN_NX_MODEL",
+    "JETSON_R35_TEGRA_RELEASE",
     "JETSON_R36_TEGRA_RELEASE",
+    "JETSON_XAVIER_NX_COMPATIBLE",
+    "JETSON_XAVIER_NX_MODEL",
     "KUBERNETES_CGROUP_V1",
     "PODMAN_CGROUP_V1",
     "make_jetson_host",
     "make_linux_host",
     "make_macos_host",
     "make_windows_host",
+    "tegra_release_line",
     "write_container_markers",
     "write_cpu_quota",
     "write_cpuinfo",
+    "write_dpkg_status",
     "write_file",
     "write_host_file",
     "write_jetson_files",
+    "write_jetson_libraries",
     "write_kernel_release",
     "write_meminfo",
     "write_nvidia_driver",
+    "write_nvpmodel",
     "write_os_release",
+    "write_python_distribution",
 ]
 
 # --------------------------------------------------------------------------------------- os-release
@@ -127,6 +142,25 @@ SUPPORT_END=2025-05-13
 VARIANT="Workstation Edition"
 VARIANT_ID=workstation
 """,
+    ("rhel", "9.4"): """\
+NAME="Red Hat Enterprise Linux"
+VERSION="9.4 (Plow)"
+ID="rhel"
+ID_LIKE="fedora"
+VERSION_ID="9.4"
+PLATFORM_ID="platform:el9"
+PRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"
+ANSI_COLOR="0;31"
+LOGO="fedora-logo-icon"
+CPE_NAME="cpe:/o:redhat:enterprise_linux:9::baseos"
+HOME_URL="https://www.redhat.com/"
+DOCUMENTATION_URL="https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9"
+BUG_REPORT_URL="https://issues.redhat.com/"
+REDHAT_BUGZILLA_PRODUCT="Red Hat Enterprise Linux 9"
+REDHAT_BUGZILLA_PRODUCT_VERSION=9.4
+REDHAT_SUPPORT_PRODUCT="Red Hat Enterprise Linux"
+REDHAT_SUPPORT_PRODUCT_VERSION="9.4"
+""",
 }
 
 #: Kernel releases these distributions ship (x86-64 spelling; see ``_default_kernel_release``).
@@ -137,6 +171,7 @@ _KERNELS = {
     ("ubuntu", "24.04"): "6.8.0-45-generic",
     ("debian", "12"): "6.1.0-25-{debian_arch}",
     ("fedora", "40"): "6.10.6-200.fc40.{machine}",
+    ("rhel", "9.4"): "5.14.0-427.13.1.el9_4.{machine}",
 }
 
 # ------------------------------------------------------------------------------------------ cpuinfo
@@ -267,9 +302,64 @@ _TEGRA_RELEASE_TAIL = """\
 TARGET_USERSPACE_LIB_DIR=nvidia
 TARGET_USERSPACE_LIB_DIR_PATH=usr/lib/aarch64-linux-gnu/nvidia
 """
-#: ``/proc/device-tree/compatible`` of an AGX Orin 64GB developer kit: carrier+module, module, SoC.
+#: Line 1 of ``/etc/nv_tegra_release`` on JetPack 5.1.2 (L4T 35.4.1).
+JETSON_R35_TEGRA_RELEASE = (
+    "# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023"
+)
+#: ``/proc/device-tree/compatible`` (carrier+module, module, SoC) and ``model`` of each developer kit.
 JETSON_AGX_ORIN_COMPATIBLE = ("nvidia,p3737-0000+p3701-0005", "nvidia,p3701-0005", "nvidia,tegra234")
 JETSON_AGX_ORIN_MODEL = "NVIDIA Jetson AGX Orin Developer Kit"
+JETSON_ORIN_NX_16GB_COMPATIBLE = ("nvidia,p3768-0000+p3767-0000", "nvidia,p3767-0000", "nvidia,tegra234")
+JETSON_ORIN_NX_MODEL = "NVIDIA Jetson Orin NX Engineering Reference Developer Kit"
+JETSON_ORIN_NANO_COMPATIBLE = ("nvidia,p3768-0000+p3767-0005", "nvidia,p3767-0005", "nvidia,tegra234")
+#: Orin Nano developer kits name themselves without "Jetson".
+JETSON_ORIN_NANO_MODEL = "NVIDIA Orin Nano Developer Kit"
+JETSON_XAVIER_NX_COMPATIBLE = ("nvidia,p3509-0000+p3668-0001", "nvidia,p3668-0001", "nvidia,tegra194")
+JETSON_XAVIER_NX_MODEL = "NVIDIA Jetson Xavier NX Developer Kit"
+JETSON_AGX_THOR_COMPATIBLE = ("nvidia,p4071-0000+p3834-0008", "nvidia,p3834-0008", "nvidia,tegra264")
+JETSON_AGX_THOR_MODEL = "NVIDIA Jetson AGX Thor Developer Kit"
+
+#: The ``nvidia-l4t-core`` stanza of ``/var/lib/dpkg/status``, between two other packages' stanzas.
+_DPKG_STANZA = """\
+Package: {package}
+Status: {status}
+Priority: standard
+Section: misc
+Installed-Size: 85236
+Maintainer: NVIDIA Corporation
+Architecture: arm64
+Source: {package}
+Version: {version}
+Description: NVIDIA package {package}
+ Installed by JetPack.
+Homepage: http://developer.nvidia.com/jetson
+
+"""
+#: ``/usr/local/cuda-X.Y/version.json`` as the CUDA toolkit writes it (shortened to two components).
+_CUDA_VERSION_JSON = """\
+{{
+   "cuda" : {{
+      "name" : "CUDA SDK",
+      "version" : "{version}"
+   }},
+   "cuda_cudart" : {{
+      "name" : "CUDA Runtime (cudart)",
+      "version" : "{version}"
+   }}
+}}
+"""
+#: ``/etc/nvpmodel.conf`` of an Orin Nano: the mode ids are not ordered by speed.
+_NVPMODEL_CONF = """\
+< POWER_MODEL ID=0 NAME=15W >
+CPU_ONLINE CORE_0 1
+< POWER_MODEL ID=1 NAME=25W >
+CPU_ONLINE CORE_0 1
+< POWER_MODEL ID=2 NAME=MAXN_SUPER >
+CPU_ONLINE CORE_0 1
+< POWER_MODEL ID=3 NAME=7W >
+CPU_ONLINE CORE_0 1
+< PM_CONFIG DEFAULT=2 >
+"""
 
 #: L4T major → (Ubuntu release, kernel release) that JetPack ships.
 _L4T_SYSTEMS = {
@@ -278,6 +368,7 @@ _L4T_SYSTEMS = {
     35: ("20.04", "5.10.216-tegra"),
     36: ("22.04", "5.15.148-tegra"),
     38: ("24.04", "6.8.12-tegra"),
+    39: ("24.04", "6.8.12-tegra"),
 }
 
 
@@ -391,6 +482,89 @@ def write_jetson_files(
         write_file(root, "proc/device-tree/compatible", b"".join(entry.encode() + b"\0" for entry in compatible))
     if model is not None:
         write_file(root, "proc/device-tree/model", model.encode() + b"\0")
+
+
+def tegra_release_line(l4t: str, board: str = "generic") -> str:
+    """Line 1 of ``/etc/nv_tegra_release`` for an L4T release such as ``36.4.3``."""
+    major, _, revision = l4t.partition(".")
+    return (
+        f"# R{major} (release), REVISION: {revision}, GCID: 38968081, BOARD: {board}, EABI: aarch64, "
+        "DATE: Wed Jan  8 01:49:37 UTC 2025"
+    )
+
+
+def write_dpkg_status(root: Path, packages: dict[str, str], status: str = "install ok installed") -> None:
+    """``var/lib/dpkg/status`` with a stanza per ``{package: version}``, among two ordinary packages.
+
+    Like dpkg, it keeps a file list ``var/lib/dpkg/info/<package>.list`` for each package it still
+    has files of (every status but ``not-installed``).
+    """
+    stanzas = [_DPKG_STANZA.format(package="adduser", status="install ok installed", version="3.118ubuntu5")]
+    stanzas += [_DPKG_STANZA.format(package=name, status=status, version=version) for name, version in packages.items()]
+    stanzas.append(_DPKG_STANZA.format(package="zlib1g", status="install ok installed", version="1:1.2.11.dfsg-2"))
+    write_file(root, "var/lib/dpkg/status", "".join(stanzas))
+    if not status.endswith("not-installed"):
+        for name in packages:
+            write_file(root, f"var/lib/dpkg/info/{name}.list", f"/.\n/usr/share/doc/{name}\n")
+
+
+def write_jetson_libraries(
+    root: Path,
+    tensorrt: str | None = "10.3.0",
+    cudnn: str | None = "9.3.0",
+    cuda: str | None = "12.6.68",
+    python: str | None = "3.10",
+) -> None:
+    """JetPack's libraries as a board lays them out (``None`` leaves one out).
+
+    ``libnvinfer.so -> .so.10 -> .so.10.3.0`` and ``libcudnn.so.9 -> .so.9.3.0`` under
+    ``usr/lib/aarch64-linux-gnu``; ``usr/local/cuda -> cuda-12.6`` with its ``version.json``; and
+    TensorRT's Python bindings in ``usr/lib/python3.10/dist-packages``. Links are relative, so they
+    resolve inside the fake root.
+    """
+    root = Path(root)
+    library_dir = "usr/lib/aarch64-linux-gnu"
+    if tensorrt is not None:
+        _write_versioned_library(root, library_dir, "libnvinfer.so", tensorrt, link_unversioned=True)
+        if python is not None:
+            bindings = f"usr/lib/python{python}/dist-packages"
+            write_file(root, f"{bindings}/tensorrt/__init__.py", f'__version__ = "{tensorrt}"\n')
+            write_python_distribution(root, bindings, "tensorrt", tensorrt)
+    if cudnn is not None:
+        _write_versioned_library(root, library_dir, "libcudnn.so", cudnn, link_unversioned=False)
+    if cuda is not None:
+        major_minor = ".".join(cuda.split(".")[:2])
+        write_file(root, f"usr/local/cuda-{major_minor}/version.json", _CUDA_VERSION_JSON.format(version=cuda))
+        _symlink(root / "usr/local/cuda", f"cuda-{major_minor}")
+
+
+def _write_versioned_library(root: Path, directory: str, name: str, version: str, link_unversioned: bool) -> None:
+    major = version.split(".")[0]
+    write_file(root, f"{directory}/{name}.{version}", b"\x7fELF")
+    _symlink(root / directory / f"{name}.{major}", f"{name}.{version}")
+    if link_unversioned:
+        _symlink(root / directory / name, f"{name}.{major}")
+
+
+def _symlink(link: Path, target: str) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+
+
+def write_python_distribution(root: Path, site_dir: str, name: str, version: str) -> None:
+    """An installed distribution's ``NAME-VERSION.dist-info`` (as pip writes it) under ``site_dir``."""
+    dist_info = f"{site_dir}/{name.replace('-', '_')}-{version}.dist-info"
+    write_file(root, f"{dist_info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    write_file(root, f"{dist_info}/INSTALLER", "pip\n")
+
+
+def write_nvpmodel(root: Path, mode_id: int | None = 2) -> None:
+    """An Orin Nano's ``etc/nvpmodel.conf`` and, unless ``None``, the active mode in ``var/lib/nvpmodel/status``."""
+    write_file(root, "etc/nvpmodel.conf", _NVPMODEL_CONF)
+    if mode_id is not None:
+        write_file(root, "var/lib/nvpmodel/status", f"pmode:{mode_id:04d} fmode:quiet\n")
 
 
 # -------------------------------------------------------------------------------------- whole hosts
