@@ -105,17 +105,17 @@ def test_an_unknown_onnxruntime_extra_is_an_input_error_naming_it(
         backend.load(make_artifact(models.affine()), CPU, options)
 
 
-def test_thread_spinning_stays_on_by_default(
+def test_thread_spinning_is_off_by_default_so_other_pools_are_not_starved(
     backend: OnnxRuntimeBackend, models: Any, make_artifact: Any, one_thread: RunOptions
 ) -> None:
     options = _options_of(backend.load(make_artifact(models.affine()), CPU, one_thread))
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
-def test_thread_spinning_can_be_turned_off(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> None:
-    options = RunOptions(extras={"onnxruntime": {"allow_spinning": False}})
+def test_thread_spinning_can_be_turned_on(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> None:
+    options = RunOptions(extras={"onnxruntime": {"allow_spinning": True}})
     session = backend.load(make_artifact(models.affine()), CPU, options)
-    assert _options_of(session).get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert _options_of(session).get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
 def test_allow_spinning_must_be_a_boolean(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> None:

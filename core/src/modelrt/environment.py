@@ -1,6 +1,6 @@
 """``Environment``: what this host is, read from files and package metadata only.
 
-``probe_environment`` never imports a framework (runtime versions come from ``importlib.metadata``),
+``probe_environment`` never imports a framework (runtime versions come from installed package metadata),
 never runs a subprocess and never raises: a fact it cannot establish is ``None`` (or empty) with the
 reason kept in ``Environment.unknown`` under the field's name. Everything is read through a ``Host``,
 so a fake root stands in for the machine; the Python facts and installed runtimes are always those of
@@ -14,11 +14,12 @@ version does not know are ignored when loading JSON from a newer one.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import json
+import os
 import platform
 import re
 import shlex
+import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -199,7 +200,7 @@ def probe_environment(
         python_version=platform.python_version(),
         python_implementation=platform.python_implementation(),
         container=_probe_container(host, system, unknown),
-        runtimes=_probe_runtimes(unknown),
+        runtimes=_probe_runtimes(),
         nvidia_driver_version=nvidia_driver_version,
         nvidia_evidence=nvidia_evidence,
         jetson_hint=_probe_jetson_hint(host, kernel_release),
@@ -453,24 +454,27 @@ def _probe_jetson_hint(host: Host, kernel_release: str | None) -> str | None:
 # ---------------------------------------------------------------------------- packages and plugins
 
 
-def _probe_runtimes(unknown: dict[str, str]) -> dict[str, str]:
-    """Installed runtime distributions → versions, from metadata (first one on ``sys.path`` wins)."""
+def _probe_runtimes() -> dict[str, str]:
+    """Installed runtime distributions → versions (first one on ``sys.path`` wins).
+
+    Read from the names of ``*.dist-info`` folders (``onnxruntime_gpu-1.20.1.dist-info``), which the
+    wheel format fixes as ``{name}-{version}``: parsing the metadata of every installed distribution
+    would cost tens of milliseconds on each probe in a large environment.
+    """
     runtimes: dict[str, str] = {}
-    try:
-        distributions = list(importlib.metadata.distributions())
-    except Exception as error:  # metadata on sys.path is third parties'; probing must not raise
-        unknown["runtimes"] = f"reading installed package metadata failed: {error}"
-        return runtimes
-    for distribution in distributions:
+    for entry in sys.path:
         try:
-            name, version = distribution.metadata["Name"], distribution.version
-        except Exception:  # one broken .dist-info must not hide the others
+            names = os.listdir(entry or ".")
+        except OSError:  # a zip file, a missing folder: nothing installed there to report
             continue
-        if not name or not version:
-            continue
-        normalised = re.sub(r"[-_.]+", "-", name).lower()
-        if normalised in RUNTIME_DISTRIBUTIONS or normalised.startswith(RUNTIME_DISTRIBUTION_PREFIXES):
-            runtimes.setdefault(normalised, version)
+        for folder in names:
+            if not folder.endswith(".dist-info"):
+                continue
+            name, _, version = folder[: -len(".dist-info")].partition("-")
+            normalised = re.sub(r"[-_.]+", "-", name).lower()
+            is_runtime = normalised in RUNTIME_DISTRIBUTIONS or normalised.startswith(RUNTIME_DISTRIBUTION_PREFIXES)
+            if version and is_runtime:
+                runtimes.setdefault(normalised, version)
     return dict(sorted(runtimes.items()))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -249,23 +250,16 @@ def test_a_generic_arm_host_is_no_jetson(root: Path) -> None:
 # ----------------------------------------------------------------------------------- runtimes
 
 
-class _FakeDistribution:
-    def __init__(self, name: str | None, version: str | None, broken: bool = False) -> None:
-        self._name, self._version, self._broken = name, version, broken
-
-    @property
-    def metadata(self) -> dict[str, str | None]:
-        if self._broken:
-            raise OSError("METADATA unreadable")
-        return {"Name": self._name}
-
-    @property
-    def version(self) -> str | None:
-        return self._version
+def _site_packages(monkeypatch: pytest.MonkeyPatch, *folders: Path) -> None:
+    """Make ``folders`` the whole ``sys.path``, as if they were the only site-packages."""
+    probe_environment(Host(folders[0]))  # import everything probing needs before the path changes
+    monkeypatch.setattr(sys, "path", [str(folder) for folder in folders])
 
 
-def _installed(monkeypatch: pytest.MonkeyPatch, *distributions: _FakeDistribution) -> None:
-    monkeypatch.setattr(importlib.metadata, "distributions", lambda: list(distributions))
+def _install(folder: Path, *dist_infos: str) -> Path:
+    for name in dist_infos:
+        (folder / name).mkdir(parents=True)
+    return folder
 
 
 def test_installed_runtimes_come_from_package_metadata(root: Path) -> None:
@@ -273,17 +267,21 @@ def test_installed_runtimes_come_from_package_metadata(root: Path) -> None:
     assert env.runtimes["onnxruntime"] == importlib.metadata.version("onnxruntime")
 
 
-def test_runtime_builds_are_listed_and_other_packages_are_not(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(
-        monkeypatch,
-        _FakeDistribution("onnxruntime_gpu", "1.20.1"),
-        _FakeDistribution("torch", "2.5.1+cu124"),
-        _FakeDistribution("tensorrt-lean-cu12", "10.7.0"),
-        _FakeDistribution("TensorRT", "10.3.0"),
-        _FakeDistribution("numpy", "2.1.3"),
+def test_runtime_builds_are_listed_and_other_packages_are_not(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _install(
+        tmp_path / "site-packages",
+        "onnxruntime_gpu-1.20.1.dist-info",
+        "torch-2.5.1+cu124.dist-info",
+        "tensorrt_lean_cu12-10.7.0.dist-info",
+        "TensorRT-10.3.0.dist-info",
+        "numpy-2.1.3.dist-info",
+        "onnxruntime",  # the package itself, not its metadata
     )
-    env = probe_environment(make_linux_host(root))
-    assert env.runtimes == {
+    host = make_linux_host(root)
+    _site_packages(monkeypatch, site)
+    assert probe_environment(host).runtimes == {
         "onnxruntime-gpu": "1.20.1",
         "tensorrt": "10.3.0",
         "tensorrt-lean-cu12": "10.7.0",
@@ -291,29 +289,23 @@ def test_runtime_builds_are_listed_and_other_packages_are_not(root: Path, monkey
     }
 
 
-def test_the_first_copy_of_a_distribution_on_the_path_wins(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(monkeypatch, _FakeDistribution("torch", "2.5.1"), _FakeDistribution("torch", "2.0.0"))
-    assert probe_environment(make_linux_host(root)).runtimes == {"torch": "2.5.1"}
+def test_the_first_copy_of_a_distribution_on_the_path_wins(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _install(tmp_path / "venv", "torch-2.5.1.dist-info")
+    second = _install(tmp_path / "system", "torch-2.0.0.dist-info")
+    host = make_linux_host(root)
+    _site_packages(monkeypatch, first, second)
+    assert probe_environment(host).runtimes == {"torch": "2.5.1"}
 
 
-def test_broken_distribution_metadata_is_skipped(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(
-        monkeypatch,
-        _FakeDistribution(None, None, broken=True),
-        _FakeDistribution(None, "1.0"),
-        _FakeDistribution("torch", "2.5.1"),
-    )
-    assert probe_environment(make_linux_host(root)).runtimes == {"torch": "2.5.1"}
-
-
-def test_unreadable_package_metadata_is_recorded_as_unknown(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail() -> list[Any]:
-        raise OSError("site-packages unreadable")
-
-    monkeypatch.setattr(importlib.metadata, "distributions", fail)
-    env = probe_environment(make_linux_host(root))
-    assert env.runtimes == {}
-    assert "site-packages unreadable" in env.unknown["runtimes"]
+def test_unreadable_or_missing_path_entries_are_skipped(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _install(tmp_path / "site-packages", "torch-2.5.1.dist-info", "torch.dist-info")
+    host = make_linux_host(root)
+    _site_packages(monkeypatch, tmp_path / "missing", tmp_path / "archive.zip", site)
+    assert probe_environment(host).runtimes == {"torch": "2.5.1"}
 
 
 # --------------------------------------------------------------------------------- plugin facts

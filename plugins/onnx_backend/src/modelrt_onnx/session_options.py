@@ -5,11 +5,12 @@
   are chains, so a second pool would only compete with the first.
 - Graph optimisation from ``extras["onnxruntime"]["graph_optimization"]``: ``disable``, ``basic``,
   ``extended`` or ``all`` (default).
-- Thread spinning (``extras["onnxruntime"]["allow_spinning"]``, default True, onnxruntime's own default):
-  measured on a 2-core machine with a 5 ms convolution network and 2 threads, spinning made serial
-  calls about 1.3 times faster and two concurrent callers about 1.15 times slower per call; with OpenCV
-  pre-processing between calls the two were even. Single-caller latency is the common case, so
-  spinning stays on; servers that call one model from several threads can turn it off.
+- Thread spinning (``extras["onnxruntime"]["allow_spinning"]``, default False, unlike onnxruntime's own
+  default): after each run the pool's threads keep spinning, and any other pool in the process (a second
+  model, MTCNN's three networks, torch, OpenCV) pays for it. Measured on a 2-core machine with a YOLOv8n-sized
+  network and two sessions in one process, spinning made ``session.run`` 1.3-1.5 times slower and our
+  post-processing up to 4 times slower; only a lone session running a very small network (5 ms) was faster
+  with it (about 1.3 times). Such a caller can turn it on.
 - ``log_severity_level`` follows the ``modelrt.onnx`` logger (see ``logs.py``).
 """
 
@@ -50,7 +51,7 @@ def _checked_extras(extras: Mapping[str, Any]) -> tuple[str, bool]:
         raise InputError(
             f"unknown onnxruntime graph_optimization {level!r}: expected one of {', '.join(GRAPH_OPTIMIZATION_LEVELS)}"
         )
-    spinning = extras.get("allow_spinning", True)
+    spinning = extras.get("allow_spinning", False)
     if not isinstance(spinning, bool):
         raise InputError(f"onnxruntime allow_spinning must be true or false, not {spinning!r}")
     return level, spinning
