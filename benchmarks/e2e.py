@@ -1,52 +1,38 @@
-"""modelrt end to end vs raw ``session.run`` vs the numpy floor, interleaved in one process.
+"""Steady-state speed, side by side: raw ``session.run``, the numpy floor, modelrt, inference-models.
 
-Same model (YOLOv8-shaped, 640x640, ~300 anchors over 0.25), same image, same thresholds (confidence
-0.25, IoU 0.7, max 300, class-aware), same intra-op thread count and session options. Image decoding is
-excluded: every variant starts from the same decoded RGB array.
+Issue items 1-5 in one interleaved run: every round calls each variant once, in a shuffled order,
+with a short idle pause after each call (so the thread pool that just ran has stopped spinning
+before the next variant starts). Same model file, same image, same thresholds (confidence 0.25, IoU
+0.7, at most 300, class-aware), same intra-op thread count, and the onnxruntime sessions in this
+process get the same options. Before anything is timed, every variant's detections are checked equal
+to the numpy floor's (batch 8: each image's), so nobody wins by doing less work.
 
-modelrt and the floor hold two onnxruntime sessions in one process. With thread spinning on (onnxruntime's
-default), the pool that ran last keeps spinning and slows whichever session runs next on a small machine,
-so by default both sessions run with spinning off: the comparison then measures the code, not the
-order of the calls. ``--spinning on`` shows the other case.
+Image decoding is excluded: every variant starts from the same decoded array (inference-models gets
+it in BGR order, its default for numpy input).
 """
 
 from __future__ import annotations
 
-import json
 import platform
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks import floor, harness, synthetic_yolo
+from benchmarks import floor, harness
+from benchmarks.models import CONFIDENCE, IOU, MAX_DETECTIONS, BenchModel, read_rgb
+from benchmarks.reference import ReferenceWorker
+from modelrt.results import Detections
 
-CONFIDENCE, IOU, MAX_DETECTIONS = 0.25, 0.7, 300
-REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / "benchmarks" / ".cache"
+RAW, FLOOR, MODELRT, REFERENCE = "raw session.run", "numpy floor", "modelrt", "inference-models"
+# The reference's onnxruntime session alone (its own, older onnxruntime), to tell its runtime from its code.
+REFERENCE_RAW = "inference-models session.run"
+# Boxes from inference-models are rounded to whole pixels.
+REFERENCE_BOX_ATOL = 0.51
 
-
-def prepare(image_path: Path, cache: Path = CACHE, passing: int = 300) -> tuple[Path, np.ndarray]:
-    """Build (once per image) the calibrated model and its modelrt package; return (package, image)."""
-    import cv2
-
-    from modelrt.package_builder import build_package
-
-    image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)[:, :, ::-1].copy()
-    package = cache / f"yolo-like-{image_path.stem}-{passing}"
-    if not (package / "modelrt.json").exists():
-        tensor, *_ = floor.letterbox(image)
-        model_file = synthetic_yolo.build(cache / f"build-{image_path.stem}" / "yolo_like.onnx", tensor, passing)
-        build_package(
-            model_file,
-            package,
-            task="object-detection",
-            labels=[f"class{i}" for i in range(synthetic_yolo.NUM_CLASSES)],
-            name="yolo-like",
-            input_spec={"size": [640, 640], "resize": "letterbox", "pad_value": 114},
-            postprocess={"confidence": CONFIDENCE, "iou": IOU, "max_detections": MAX_DETECTIONS},
-        )
-    return package, image
+Triple = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def raw_session(model_file: Path, threads: int, spinning: bool) -> Any:
@@ -56,105 +42,176 @@ def raw_session(model_file: Path, threads: int, spinning: bool) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
 
-def run(image_path: Path, runs: int, warmup: int, threads: int, spinning: bool) -> dict[str, Any]:
-    import time
+def batched(name: str, batch: int) -> str:
+    return name if batch == 1 else f"{name} x{batch}"
 
-    import modelrt
-    from modelrt.timing import StageTimer
 
-    package, image = prepare(image_path)
-    model = modelrt.load(package, threads=threads, warmup=0, extras={"onnxruntime": {"allow_spinning": spinning}})
-    session = raw_session(package / "yolo_like.onnx", threads, spinning)
-    input_name = session.get_inputs()[0].name
-    tensor, *_ = floor.letterbox(image)
+class _Variants:
+    """The in-process variants around one model, and the checks that they agree."""
 
-    def floor_predict() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, float]]:
+    def __init__(self, model: BenchModel, image: np.ndarray, threads: int, spinning: bool) -> None:
+        import modelrt
+
+        self.image = image
+        self.size = model.input_size
+        self.model = modelrt.load(
+            model.modelrt_package, threads=threads, warmup=0, extras={"onnxruntime": {"allow_spinning": spinning}}
+        )
+        self.session = raw_session(model.onnx, threads, spinning)
+        self.input_name = self.session.get_inputs()[0].name
+        self.tensor, *_ = floor.letterbox(image, self.size)
+
+    def floor_predict(self) -> tuple[Triple, dict[str, float]]:
         t0 = time.perf_counter()
-        x, s, dx, dy = floor.letterbox(image)
+        x, scale, left, top = floor.letterbox(self.image, self.size)
         t1 = time.perf_counter()
-        out = session.run(None, {input_name: x})[0]
+        out = self.session.run(None, {self.input_name: x})[0]
         t2 = time.perf_counter()
-        result = floor.decode(out, s, dx, dy, image.shape[:2], CONFIDENCE, IOU, MAX_DETECTIONS)
+        result = floor.decode(out, scale, left, top, self.image.shape[:2], CONFIDENCE, IOU, MAX_DETECTIONS)
         t3 = time.perf_counter()
         return result, {"pre": t1 - t0, "run": t2 - t1, "post": t3 - t2}
 
-    def modelrt_predict() -> tuple[Any, dict[str, float]]:
+    def modelrt_predict(self, batch: int) -> tuple[list[Triple], dict[str, float]]:
+        from modelrt.timing import StageTimer
+
         timer = StageTimer()
-        detections = model.predict(image, timer=timer)
-        return detections, timer.seconds
+        results = self.model.predict([self.image] * batch, timer=timer)
+        assert isinstance(results, list)  # a list in, a list out
+        triples = [(r.xyxy, r.confidence, r.class_id) for r in results if isinstance(r, Detections)]
+        return triples, {stage: timer.seconds[stage] for stage in ("pre", "run", "post")}
 
-    expected, _ = floor_predict()
-    detections, _ = modelrt_predict()
-    harness.assert_same_detections(
-        expected, (detections.xyxy, detections.confidence, detections.class_id), "modelrt vs numpy floor"
+    def raw_run(self, batch: int) -> Callable[[], dict[str, float]]:
+        tensor = np.ascontiguousarray(np.repeat(self.tensor, batch, axis=0))
+
+        def run() -> dict[str, float]:
+            start = time.perf_counter()
+            self.session.run(None, {self.input_name: tensor})
+            return {"run": time.perf_counter() - start}
+
+        return run
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def check_agreement(variants: _Variants, batches: tuple[int, ...], reference: ReferenceWorker | None) -> int:
+    """Detections of every variant equal the floor's; returns how many there are."""
+    expected, _ = variants.floor_predict()
+    for batch in batches:
+        for index, found in enumerate(variants.modelrt_predict(batch)[0]):
+            harness.assert_same_detections(expected, found, f"modelrt (batch {batch}, image {index}) vs numpy floor")
+        if reference is not None:
+            harness.assert_same_detections(
+                expected,
+                reference.detections(batch),
+                f"inference-models (batch {batch}) vs numpy floor",
+                box_atol=REFERENCE_BOX_ATOL,
+            )
+    return len(expected[0])
+
+
+def _outside_run(rows: list[dict[str, float]], per: int) -> dict[str, float]:
+    return harness.summarise([(row["total"] - row["run"]) / per for row in rows])
+
+
+def run(
+    model: BenchModel,
+    image_path: Path,
+    *,
+    runs: int,
+    warmup: int,
+    threads: int,
+    spinning: bool = True,
+    batch: int = 8,
+    reference: bool = True,
+    pause_s: float = 0.05,
+) -> dict[str, Any]:
+    """Time every variant (item 4 only with ``reference``); returns the ``e2e`` part of the report."""
+    image = read_rgb(image_path)
+    variants = _Variants(model, image, threads, spinning)
+    batches = (1, batch) if batch > 1 else (1,)
+    worker = (
+        ReferenceWorker(model.inference_models_package, image_path, threads, CONFIDENCE, IOU, MAX_DETECTIONS)
+        if reference
+        else None
     )
+    try:
+        detections = check_agreement(variants, batches, worker)
+        timed: dict[str, Callable[[], Mapping[str, float]]] = {FLOOR: lambda: variants.floor_predict()[1]}
+        for size in batches:
+            timed[batched(RAW, size)] = variants.raw_run(size)
+            timed[batched(MODELRT, size)] = lambda size=size: variants.modelrt_predict(size)[1]  # type: ignore[misc]
+            if worker is not None:
+                timed[batched(REFERENCE, size)] = lambda size=size: worker.time_once(size)  # type: ignore[misc]
+        if worker is not None:
+            timed[REFERENCE_RAW] = worker.time_session_run
+        samples = harness.interleave(timed, runs=runs, warmup=warmup, pause_s=pause_s)
+        provider = variants.model.sessions["main"].provider
+        reference_info = worker.info if worker is not None else None
+    finally:
+        variants.close()
+        if worker is not None:
+            worker.close()
+    return _report(model, image_path, image, detections, samples, batches, threads, spinning, runs, warmup, pause_s) | {
+        "provider": provider,
+        "reference": reference_info,
+    }
 
-    def raw() -> dict[str, float]:
-        session.run(None, {input_name: tensor})
-        return {}
 
-    samples = harness.interleave(
-        {"raw session.run": raw, "numpy floor": lambda: floor_predict()[1], "modelrt": lambda: modelrt_predict()[1]},
-        runs=runs,
-        warmup=warmup,
-    )
-    report: dict[str, Any] = {
-        "model": "yolo-like 640x640 [1,84,8400]",
+def _report(
+    model: BenchModel,
+    image_path: Path,
+    image: np.ndarray,
+    detections: int,
+    samples: dict[str, list[dict[str, float]]],
+    batches: tuple[int, ...],
+    threads: int,
+    spinning: bool,
+    runs: int,
+    warmup: int,
+    pause_s: float,
+) -> dict[str, Any]:
+    variants: dict[str, Any] = {}
+    pairs = [(MODELRT, RAW), (MODELRT, FLOOR), (MODELRT, REFERENCE), (REFERENCE_RAW, RAW)]
+    pairs += [(batched(name, size), name) for name in (RAW, MODELRT, REFERENCE) for size in batches if size > 1]
+    paired = {
+        f"{a} / {b}": harness.paired_ratio(samples[a], samples[b]) / _images(a, batches) * _images(b, batches)
+        for a, b in pairs
+        if a in samples and b in samples
+    }
+    for name, rows in samples.items():
+        per = _images(name, batches)
+        entry: dict[str, Any] = {
+            "batch": per,
+            "per_image": harness.summarise_rows(rows, per),
+            "per_image_vs_raw_paired": harness.paired_ratio(rows, samples[RAW]) / per,
+        }
+        if "pre" in rows[0]:
+            entry["outside_model_run_per_image"] = _outside_run(rows, per)
+        variants[name] = entry
+    return {
+        "model": model.description,
+        "model_kind": model.kind,
         "image": image_path.name,
         "image_shape": list(image.shape),
-        "detections": len(detections),
+        "detections": detections,
         "threads": threads,
         "spinning": spinning,
         "runs": runs,
+        "warmup": warmup,
+        "pause_ms": 1000 * pause_s,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "provider": model.sessions["main"].provider,
-        "variants": {},
+        "variants": variants,
+        "paired_ratios": paired,
     }
-    for name, rows in samples.items():
-        entry = {"total": harness.summarise([r["total"] for r in rows])}
-        for stage in ("pre", "run", "post"):
-            if stage in rows[0]:
-                entry[stage] = harness.summarise([r[stage] for r in rows])
-        report["variants"][name] = entry
-    raw_ms = report["variants"]["raw session.run"]["total"]["median_ms"]
-    floor_ms = report["variants"]["numpy floor"]["total"]["median_ms"]
-    ours = samples["modelrt"]
-    ours_ms = report["variants"]["modelrt"]["total"]["median_ms"]
-    outside = [r["total"] - r["run"] for r in ours]
-    report["ratios"] = {
-        "modelrt / raw session.run": ours_ms / raw_ms,
-        "modelrt / numpy floor": ours_ms / floor_ms,
-    }
-    report["modelrt_outside_model_run_ms"] = harness.summarise(outside)
-    model.close()
-    return report
 
 
-def render(report: dict[str, Any]) -> str:
-    lines = [
-        f"{report['model']} on {report['image']} {tuple(report['image_shape'])}, {report['detections']} detections, "
-        f"{report['threads']} threads (spinning {'on' if report['spinning'] else 'off'}), {report['runs']} interleaved "
-        f"runs, {report['provider']}",
-        f"{'variant':<18}{'median ms':>11}{'p90 ms':>9}   stages (median ms)",
-    ]
-    for name, entry in report["variants"].items():
-        stages = "  ".join(f"{s} {entry[s]['median_ms']:.2f}" for s in ("pre", "run", "post") if s in entry)
-        lines.append(f"{name:<18}{entry['total']['median_ms']:>11.2f}{entry['total']['p90_ms']:>9.2f}   {stages}")
-    for name, value in report["ratios"].items():
-        lines.append(f"{name}: {value:.3f}x")
-    outside = report["modelrt_outside_model_run_ms"]
-    lines.append(
-        f"modelrt time outside the model run: median {outside['median_ms']:.2f} ms, p90 {outside['p90_ms']:.2f} ms"
-    )
-    return "\n".join(lines)
-
-
-def main(args: Any) -> int:
-    report = run(Path(args.image), args.runs, args.warmup, args.threads, args.spinning == "on")
-    print(json.dumps(report, indent=2) if args.json else render(report))
-    return 0
+def _images(name: str, batches: tuple[int, ...]) -> int:
+    """Images per call of a variant, from its name."""
+    return next((size for size in batches if size > 1 and name.endswith(f" x{size}")), 1)

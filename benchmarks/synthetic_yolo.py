@@ -10,6 +10,7 @@ box decoding then cost what they cost on a real model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,12 @@ TRUNK_CHANNELS = 96
 TRUNK_DEPTH = 20  # 3x3 convolutions at stride 8: the bulk of the compute
 
 
-def _graph(class_bias: float, seed: int = 0):  # type: ignore[no-untyped-def]
+def anchors(input_size: int) -> int:
+    """Anchors of a three-level head (strides 8, 16, 32): 8400 at 640x640."""
+    return sum((input_size // stride) ** 2 for stride in (8, 16, 32))
+
+
+def _graph(class_bias: float, seed: int = 0, input_size: int = INPUT_SIZE, trunk_depth: int = TRUNK_DEPTH) -> Any:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -48,7 +54,7 @@ def _graph(class_bias: float, seed: int = 0):  # type: ignore[no-untyped-def]
     x = conv("stem1", "images", 3, 16, 3, 2)
     x = conv("stem2", x, 16, 32, 3, 2)
     x = conv("stem3", x, 32, TRUNK_CHANNELS, 3, 2)
-    for i in range(TRUNK_DEPTH):
+    for i in range(trunk_depth):
         x = conv(f"trunk{i}", x, TRUNK_CHANNELS, TRUNK_CHANNELS, 3, 1)
     p3 = x
     p4 = conv("down4", p3, TRUNK_CHANNELS, TRUNK_CHANNELS, 3, 2)
@@ -66,7 +72,7 @@ def _graph(class_bias: float, seed: int = 0):  # type: ignore[no-untyped-def]
     bias = np.zeros((1, 4 + NUM_CLASSES, 1), np.float32)
     bias[0, 4:, 0] = class_bias
     scale = np.ones((1, 4 + NUM_CLASSES, 1), np.float32)
-    scale[0, :4, 0] = (INPUT_SIZE, INPUT_SIZE, INPUT_SIZE / 4, INPUT_SIZE / 4)
+    scale[0, :4, 0] = (input_size, input_size, input_size / 4, input_size / 4)
     inits += [numpy_helper.from_array(bias, "class_bias"), numpy_helper.from_array(scale, "box_scale")]
     nodes += [
         helper.make_node("Add", ["logits", "class_bias"], ["biased"]),
@@ -76,8 +82,8 @@ def _graph(class_bias: float, seed: int = 0):  # type: ignore[no-untyped-def]
     graph = helper.make_graph(
         nodes,
         "yolo_like",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, INPUT_SIZE, INPUT_SIZE])],
-        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 4 + NUM_CLASSES, 8400])],
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, input_size, input_size])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 4 + NUM_CLASSES, anchors(input_size)])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -86,12 +92,17 @@ def _graph(class_bias: float, seed: int = 0):  # type: ignore[no-untyped-def]
     return model
 
 
-def build(path: Path, calibration_input: np.ndarray, passing: int = 300) -> Path:
-    """Write the model to ``path`` with its class bias set so ``passing`` anchors score ≥ 0.25."""
+def build(path: Path, calibration_input: np.ndarray, passing: int = 300, trunk_depth: int = TRUNK_DEPTH) -> Path:
+    """Write the model to ``path`` with its class bias set so ``passing`` anchors score ≥ 0.25.
+
+    The input size is the calibration input's; a small size and depth give the tiny model of the
+    harness's own tests.
+    """
     import onnx
     import onnxruntime as ort
 
-    probe = _graph(class_bias=0.0)
+    input_size = int(calibration_input.shape[-1])
+    probe = _graph(class_bias=0.0, input_size=input_size, trunk_depth=trunk_depth)
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
     scores = session.run(None, {"images": calibration_input})[0][0, 4:, :]
     logits = np.log(scores / (1 - scores))  # undo the sigmoid
@@ -100,5 +111,5 @@ def build(path: Path, calibration_input: np.ndarray, passing: int = 300) -> Path
     target = float(np.log(0.25 / 0.75))
     bias = target - float(best[passing - 1] + best[passing]) / 2
     path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(_graph(class_bias=bias), str(path))
+    onnx.save(_graph(class_bias=bias, input_size=input_size, trunk_depth=trunk_depth), str(path))
     return path

@@ -200,38 +200,21 @@ def cmd_package(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import statistics
+    from modelrt.bench import benchmark, render_benchmark
 
-    from modelrt.images import load_image
-    from modelrt.model import load
-    from modelrt.timing import StageTimer
-
-    with load(args.model, **_load_kwargs(args)) as model:
-        image = load_image(args.image) if args.image else _grey_image(model)
-        per_run: list[dict[str, float]] = []
-        for _ in range(args.runs):
-            timer = StageTimer()
-            model.predict(image, timer=timer)
-            per_run.append(timer.seconds)
-        stages = ["pre", "run", "post"]
-        summary = {
-            stage: round(1000 * statistics.median(run.get(stage, 0.0) for run in per_run), 3) for stage in stages
-        }
-        summary["total"] = round(1000 * statistics.median(sum(run.values()) for run in per_run), 3)
-        if args.json:
-            _print_json({"model": model.name, "runs": args.runs, "median_ms": summary})
-        else:
-            print(
-                f"{model.name}: median over {args.runs} runs (ms): " + ", ".join(f"{k} {v}" for k, v in summary.items())
-            )
+    result = benchmark(
+        args.model,
+        image=args.image,
+        runs=args.runs,
+        warmup=args.warmup,
+        batch_size=args.batch,
+        **_load_kwargs(args),
+    )
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(render_benchmark(result))
     return 0
-
-
-def _grey_image(model: Any) -> Any:
-    import numpy as np
-
-    height, width = model.package.manifest.input.size
-    return np.full((height, width, 3), 114, np.uint8)
 
 
 # --------------------------------------------------------------------------------------------- parser
@@ -278,10 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(func=cmd_predict)
 
-    bench = sub.add_parser("bench", help="median time per stage of a model's predictions")
+    bench = sub.add_parser("bench", help="latency percentiles per stage, throughput, and where the model runs")
     bench.add_argument("model")
-    bench.add_argument("--image", help="image to use (default: a grey image of the input size)")
-    bench.add_argument("--runs", type=int, default=20)
+    bench.add_argument("--image", help="image to use, decoded once (default: a grey image of the input size)")
+    bench.add_argument("--runs", type=int, default=20, help="timed predictions (default 20)")
+    bench.add_argument("--warmup", type=int, default=3, help="untimed predictions first (default 3)")
+    bench.add_argument("--batch", type=int, default=1, help="images per predict call (default 1)")
     _add_load_options(bench)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)
