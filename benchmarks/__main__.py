@@ -83,7 +83,12 @@ def main() -> int:
     run.add_argument("--warmup", type=int, default=3)
     run.add_argument("--threads", type=int, default=None, help="intra-op threads for all (default: usable CPUs)")
     run.add_argument("--batch", type=int, default=8, help="the batch compared with batch 1 (default 8)")
-    run.add_argument("--spinning", choices=["on", "off"], default="on", help="onnxruntime thread spinning, ours")
+    run.add_argument(
+        "--spinning",
+        choices=["on", "off"],
+        default="off",
+        help="onnxruntime thread spinning in every session (modelrt's default: off)",
+    )
     run.add_argument("--pause-ms", type=float, default=50, help="idle time after each timed call (default 50)")
     run.add_argument("--startup-repeats", type=int, default=7)
     run.add_argument("--passing", type=int, default=300, help="anchors calibrated to pass 0.25 (default 300)")

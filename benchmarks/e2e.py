@@ -127,7 +127,7 @@ def run(
     runs: int,
     warmup: int,
     threads: int,
-    spinning: bool = True,
+    spinning: bool = False,
     batch: int = 8,
     reference: bool = True,
     pause_s: float = 0.05,

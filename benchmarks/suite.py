@@ -27,7 +27,7 @@ class SuiteOptions:
     runs: int = 40
     warmup: int = 3
     batch: int = 8
-    spinning: bool = True
+    spinning: bool = False
     pause_s: float = 0.05
     startup_repeats: int = 7
     passing: int = 300
