@@ -15,7 +15,7 @@ LOCAL_DISTS := -e core -e "plugins/onnx_backend[cpu]" -e plugins/torch_backend -
 PACKAGES := demo/packages
 OUT := out
 
-.PHONY: demo demo-torch test test-main test-py310 lint clean demo-packages
+.PHONY: demo demo-torch test test-main test-py310 test-slow lint clean demo-packages
 
 $(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/torch_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,11 @@ demo-torch: $(VENV)/.installed
 test: test-main test-py310
 
 test-main: $(VENV)/.installed
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not slow"
+
+# Long reliability runs: 10,000-predict memory test, 3,000-example properties, 500,000 fuzz executions.
+test-slow: $(VENV)/.installed
+	$(PY) -m pytest tests/reliability -m slow
 
 $(VENV310)/.installed: $(VENV)/.installed
 	@test -n "$(PYTHON310)" || { echo "python3.10 not found: install it (e.g. pyenv install 3.10) to run the 3.10 core tests"; exit 1; }
@@ -63,7 +67,7 @@ $(VENV310)/.installed: $(VENV)/.installed
 
 # JetPack 6 ships Python 3.10: the core and the Jetson plugin must keep working there.
 test-py310: $(VENV310)/.installed
-	$(VENV310)/bin/python -m pytest tests/core tests/jetson -p no:cacheprovider
+	$(VENV310)/bin/python -m pytest tests/core tests/jetson -m "not slow" -p no:cacheprovider
 
 lint: $(VENV)/.installed
 	$(UV) pip install --quiet --python $(PY) ruff mypy

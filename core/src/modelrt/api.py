@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["current_environment", "default_manager", "environment", "explain", "plugins"]
 
 _environment_lock = threading.Lock()
-_environments: dict[int, Environment] = {}
+#: Probed once per manager; weak keys so a dropped manager (tests build many) takes its entry with it.
+_environments: weakref.WeakKeyDictionary[PluginManager, Environment] = weakref.WeakKeyDictionary()
 
 
 def default_manager() -> PluginManager:
@@ -38,10 +40,10 @@ def current_environment(manager: PluginManager | None = None, *, refresh: bool =
 
     manager = manager or default_manager()
     with _environment_lock:
-        if refresh or id(manager) not in _environments:
+        if refresh or manager not in _environments:
             host = Host.from_environment()
-            _environments[id(manager)] = probe_environment(host, manager.environment_facts(host))
-        return _environments[id(manager)]
+            _environments[manager] = probe_environment(host, manager.environment_facts(host))
+        return _environments[manager]
 
 
 def environment(*, manager: PluginManager | None = None) -> EnvironmentReport:

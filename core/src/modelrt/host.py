@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import stat
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -82,12 +83,24 @@ class Host:
         return self.root / relative.lstrip("/")
 
     def read_text(self, relative: str) -> str | None:
-        """The file's text (undecodable bytes replaced), or ``None`` when absent or unreadable."""
+        """The file's text (undecodable bytes replaced), or ``None`` when absent, unreadable or not a file.
+
+        Opened non-blocking and read only if it is a regular file: a FIFO or device node at a probed
+        path would otherwise block ``modelrt env`` forever (``/proc`` and device-tree entries are regular).
+        """
         try:
-            with self.path(relative).open("rb") as handle:
-                data = handle.read(_READ_LIMIT_BYTES)
+            fd = os.open(self.path(relative), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except (OSError, ValueError):
             return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                data = handle.read(_READ_LIMIT_BYTES)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
         return data.decode("utf-8", errors="replace")
 
     def exists(self, relative: str) -> bool:

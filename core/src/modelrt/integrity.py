@@ -46,7 +46,10 @@ def verify_file(path: Path, size: int | None, sha256: str | None) -> None:
     with _lock:
         if identity in _verified:
             return
-    actual = sha256_of(path)
+    try:
+        actual = sha256_of(path)
+    except OSError as error:
+        raise PackageError(f"cannot read artifact {path}: {error.strerror or error}") from None
     if actual != sha256.lower():
         raise IntegrityError(
             f"{path} has sha256 {actual} but its manifest says {sha256}: the file is corrupt or was "

@@ -3,16 +3,35 @@
 Unknown keys and an unknown ``format_version`` are ``PackageError``s that name them, so a manifest
 from a newer modelrt is never half-understood. ``schemas/manifest.schema.json`` describes the same
 format for other tools; a test keeps the two in step.
+
+A manifest may come from a stranger, so parsing is strict and bounded:
+
+- JSON types are taken as written, never coerced: a string where a number belongs, a number where a
+  string belongs, a string or object where an array belongs, ``true`` where 1 belongs are all
+  ``PackageError``s naming the key. A whole number may be written ``640`` or ``640.0``, as JSON Schema
+  allows; ``640.5`` is refused rather than truncated. NaN, infinities and duplicate keys are refused.
+- Values are checked where a wrong one would fail later, far from its cause: thresholds within
+  [0, 1], ``pad_value`` within 0-255, ``std`` non-zero, ``size_multiple`` at least 1, artifact paths
+  non-empty and free of NUL characters.
+- Limits keep a hostile manifest from exhausting memory: the file is at most ``MAX_MANIFEST_BYTES``
+  (read no further), nesting deeper than Python's recursion limit is refused, at most ``MAX_LABELS``
+  labels, and a network input (batch x height x width, for a fixed batch size) of at most
+  ``MAX_INPUT_PIXELS`` pixels.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import stat
+from collections import Counter
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.errors import IterableValidationNote
+from cattrs.gen import make_dict_structure_fn
 
 from modelrt.errors import PackageError
 
@@ -20,6 +39,9 @@ __all__ = [
     "ARTIFACT_FORMATS",
     "FORMAT_VERSION",
     "MANIFEST_NAME",
+    "MAX_INPUT_PIXELS",
+    "MAX_LABELS",
+    "MAX_MANIFEST_BYTES",
     "RESIZE_MODES",
     "TASKS",
     "ArtifactEntry",
@@ -36,6 +58,12 @@ __all__ = [
 
 MANIFEST_NAME = "modelrt.json"
 FORMAT_VERSION = 1
+#: A manifest holds metadata only; a larger file is refused before it is read.
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+#: More classes than any published vision model has (ImageNet-21k: 21,841).
+MAX_LABELS = 100_000
+#: Pixels of one network input batch (batch x height x width): 1.2 GB as float32.
+MAX_INPUT_PIXELS = 100_000_000
 Task = Literal[
     "object-detection",
     "classification",
@@ -56,6 +84,8 @@ def _three_floats(value: Any) -> tuple[float, float, float]:
     values = tuple(float(v) for v in value)
     if len(values) != 3:
         raise ValueError(f"expected 3 values (one per channel), got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"expected finite numbers, got {list(values)}")
     return values[0], values[1], values[2]
 
 
@@ -64,6 +94,49 @@ def _size(value: Any) -> tuple[int, int]:
     if len(values) != 2 or min(values) < 1:
         raise ValueError(f"size must be [height, width] of positive integers, got {list(value)}")
     return values[0], values[1]
+
+
+def _in_range(low: float, high: float) -> Any:
+    """An attrs validator: ``None`` or a number within [low, high]."""
+
+    def check(_instance: object, attribute: attrs.Attribute, value: float | None) -> None:
+        if value is not None and not low <= value <= high:
+            raise ValueError(f"{attribute.name}={value!r} is outside [{low}, {high}]")
+
+    return check
+
+
+def _at_least(low: float, *, exclusive: bool = False) -> Any:
+    """An attrs validator: ``None`` or a finite number ≥ ``low`` (> ``low`` when ``exclusive``)."""
+
+    def check(_instance: object, attribute: attrs.Attribute, value: float | None) -> None:
+        if value is None:
+            return
+        if not math.isfinite(value) or value < low or (exclusive and value == low):
+            relation = ">" if exclusive else ">="
+            raise ValueError(f"{attribute.name}={value!r} must be a finite number {relation} {low}")
+
+    return check
+
+
+def _non_zero(_instance: object, attribute: attrs.Attribute, value: tuple[float, ...]) -> None:
+    if any(v == 0 for v in value):
+        raise ValueError(f"{attribute.name}={list(value)} holds a 0; pixel values are divided by it")
+
+
+def _finite(_instance: object, attribute: attrs.Attribute, value: float) -> None:
+    if not math.isfinite(value):
+        raise ValueError(f"{attribute.name}={value!r} must be a finite number")
+
+
+def _input_within_limit(instance: InputSpec, _attribute: object, batch: int | str) -> None:
+    height, width = instance.size
+    images = batch if isinstance(batch, int) else 1
+    if images * height * width > MAX_INPUT_PIXELS:
+        raise ValueError(
+            f"a network input of batch {images} x {height} x {width} = {images * height * width} pixels is over "
+            f"the limit of {MAX_INPUT_PIXELS}"
+        )
 
 
 @attrs.frozen
@@ -80,17 +153,17 @@ class InputSpec:
 
     size: tuple[int, int] = attrs.field(converter=_size)
     dynamic_size: bool = False
-    size_multiple: int = 32
+    size_multiple: int = attrs.field(default=32, validator=_at_least(1))
     resize: ResizeMode = "letterbox"
-    pad_value: int = 114
+    pad_value: int = attrs.field(default=114, validator=_in_range(0, 255))
     color: Literal["rgb", "bgr"] = "rgb"
     layout: Literal["nchw", "nhwc"] = "nchw"
     dtype: Literal["float32", "float16", "uint8"] = "float32"
-    scale: float = 1.0 / 255.0
+    scale: float = attrs.field(default=1.0 / 255.0, validator=_finite)
     mean: tuple[float, float, float] = attrs.field(default=(0.0, 0.0, 0.0), converter=_three_floats)
-    std: tuple[float, float, float] = attrs.field(default=(1.0, 1.0, 1.0), converter=_three_floats)
-    batch: int | Literal["dynamic"] = "dynamic"
-    crop_resize: int | None = None
+    std: tuple[float, float, float] = attrs.field(default=(1.0, 1.0, 1.0), converter=_three_floats, validator=_non_zero)
+    batch: int | Literal["dynamic"] = attrs.field(default="dynamic", validator=_input_within_limit)
+    crop_resize: int | None = attrs.field(default=None, validator=_at_least(1))
 
 
 @attrs.frozen
@@ -102,12 +175,12 @@ class PostprocessSpec:
     probability map and ``unclip_ratio`` grows each region as DB does.
     """
 
-    confidence: float | None = None
-    iou: float | None = None
-    max_detections: int | None = None
+    confidence: float | None = attrs.field(default=None, validator=_in_range(0, 1))
+    iou: float | None = attrs.field(default=None, validator=_in_range(0, 1))
+    max_detections: int | None = attrs.field(default=None, validator=_at_least(1))
     class_agnostic: bool = False
-    pixel_threshold: float | None = None
-    unclip_ratio: float | None = None
+    pixel_threshold: float | None = attrs.field(default=None, validator=_in_range(0, 1))
+    unclip_ratio: float | None = attrs.field(default=None, validator=_at_least(0, exclusive=True))
 
 
 @attrs.frozen
@@ -130,13 +203,23 @@ def _check_size(_instance: object, _attribute: object, value: int | None) -> Non
         raise ValueError(f"size must be a number of bytes (>= 0), got {value}")
 
 
+def _check_label_count(_instance: object, _attribute: object, labels: tuple[str, ...]) -> None:
+    if len(labels) > MAX_LABELS:
+        raise ValueError(f"labels lists {len(labels)} classes, over the limit of {MAX_LABELS}")
+
+
+def _check_path(_instance: object, _attribute: object, value: str) -> None:
+    if not value or "\x00" in value:
+        raise ValueError(f"path {value!r} must be a non-empty file name without NUL characters")
+
+
 @attrs.frozen
 class ArtifactEntry:
     """One file of the package: which role it plays, its format, and how to verify it."""
 
     role: str
     format: ArtifactFormat
-    path: str
+    path: str = attrs.field(validator=_check_path)
     size: int | None = attrs.field(default=None, validator=_check_size)
     sha256: str | None = attrs.field(default=None, validator=_check_sha256)
     precision: Literal["fp32", "fp16", "int8"] | None = None
@@ -151,7 +234,7 @@ class Manifest:
     name: str
     task: Task
     architecture: str
-    labels: tuple[str, ...]
+    labels: tuple[str, ...] = attrs.field(validator=_check_label_count)
     input: InputSpec
     artifacts: tuple[ArtifactEntry, ...]
     postprocess: PostprocessSpec = attrs.field(factory=PostprocessSpec)
@@ -162,20 +245,117 @@ class Manifest:
         return tuple(dict.fromkeys(entry.role for entry in self.artifacts))
 
 
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in the words of the JSON format, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    return "an array" if isinstance(value, list | tuple) else "an object" if isinstance(value, dict) else "a value"
+
+
+def _structure_str(value: Any, _type: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_json_kind(value)}")
+    return value
+
+
+def _structure_int(value: Any, _type: object) -> int:
+    # JSON Schema counts 640.0 as an integer; anything with a fraction is refused, never truncated.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a whole number, got {_json_kind(value)}")
+    return value
+
+
+def _structure_float(value: Any, _type: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {_json_kind(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _structure_bool(value: Any, _type: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {_json_kind(value)}")
+    return value
+
+
+def _structure_literal(value: Any, type_: Any) -> Any:
+    allowed = get_args(type_)
+    if isinstance(value, bool) or not isinstance(value, str | int) or value not in allowed:
+        raise ValueError(f"expected one of {', '.join(map(repr, allowed))}, got {_json_kind(value)}")
+    return value
+
+
+def _structure_batch(value: Any, _type: object) -> int | str:
+    if value == "dynamic":
+        return "dynamic"
+    try:
+        number = _structure_int(value, int)
+    except TypeError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"expected a positive integer or 'dynamic', got {_json_kind(value)}")
+    return number
+
+
+def _structure_array(converter: cattrs.Converter, value: Any, type_: Any) -> tuple[Any, ...]:
+    """A JSON array as ``tuple[X, ...]`` or a fixed-length tuple, each problem noted with its index."""
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"expected an array, got {_json_kind(value)}")
+    args = get_args(type_)
+    if len(args) == 2 and args[1] is Ellipsis:
+        item_types = [args[0]] * len(value)
+    elif len(value) == len(args):
+        item_types = list(args)
+    else:
+        raise ValueError(f"expected {len(args)} values, got {len(value)}")
+    items, errors = [], []
+    for index, (item_type, item) in enumerate(zip(item_types, value, strict=True)):
+        try:
+            items.append(converter.structure(item, item_type))
+        except Exception as error:  # collected, so that one message lists every bad item with its index
+            # Exception notes are Python 3.11+ (PEP 678); cattrs reads the attribute on 3.10 too, as set here.
+            note = IterableValidationNote(f"@ {index}", index, item_type)
+            error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
+            errors.append(error)
+    if errors:
+        raise cattrs.IterableValidationError(f"while structuring {type_!r}", errors, type_)
+    return tuple(items)
+
+
 def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True, omit_if_default=False)
-    batch_type = int | Literal["dynamic"]
+    for type_, hook in ((str, _structure_str), (int, _structure_int), (float, _structure_float)):
+        converter.register_structure_hook(type_, hook)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook_func(lambda cls: get_origin(cls) is Literal, _structure_literal)
+    converter.register_structure_hook_func(lambda cls: cls == int | Literal["dynamic"], _structure_batch)
+    # cattrs builds a tuple from any iterable (a string becomes its characters, an object its keys):
+    # only a JSON array may become one.
     converter.register_structure_hook_func(
-        lambda cls: cls == batch_type,
-        lambda value, _: value if value == "dynamic" else _positive_int(value),
+        lambda cls: get_origin(cls) is tuple, lambda value, type_: _structure_array(converter, value, type_)
     )
+
+    def object_hook(cls: type) -> Any:
+        structure_fields: Any = make_dict_structure_fn(cls, converter)
+
+        def structure_object(value: Any, type_: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected an object, got {_json_kind(value)}")
+            return structure_fields(value, type_)
+
+        return structure_object
+
+    converter.register_structure_hook_factory(attrs.has, object_hook)
     return converter
-
-
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"expected a positive integer or 'dynamic', got {value!r}")
-    return value
 
 
 _CONVERTER = _make_converter()
@@ -197,7 +377,7 @@ def manifest_from_dict(data: Any, origin: str = MANIFEST_NAME) -> Manifest:
     if not isinstance(data, dict):
         raise PackageError(f"{origin}: the manifest must be a JSON object, got {type(data).__name__}")
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    if isinstance(version, bool) or version != FORMAT_VERSION:
         raise PackageError(
             f"{origin}: unsupported format_version {version!r}; this modelrt reads format_version "
             f"{FORMAT_VERSION}. Upgrade modelrt-core or re-create the package with `modelrt package`."
@@ -227,10 +407,19 @@ def _drop_none(value: Any) -> Any:
 
 
 def read_manifest(package_dir: Path) -> Manifest:
-    """Read and parse ``<package_dir>/modelrt.json``."""
+    """Read and parse ``<package_dir>/modelrt.json`` (a regular file of at most ``MAX_MANIFEST_BYTES``)."""
     path = package_dir / MANIFEST_NAME
     try:
-        text = path.read_text(encoding="utf-8")
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise PackageError(f"{path} is not a regular file; a manifest is a JSON file")
+        if status.st_size > MAX_MANIFEST_BYTES:
+            raise PackageError(
+                f"{path} is {status.st_size} bytes, over the limit of {MAX_MANIFEST_BYTES} for a manifest (it "
+                "holds metadata only); this is not a modelrt manifest"
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
     except FileNotFoundError:
         raise PackageError(
             f"{package_dir} is not a modelrt package: it has no {MANIFEST_NAME}. "
@@ -238,11 +427,42 @@ def read_manifest(package_dir: Path) -> Manifest:
         ) from None
     except OSError as error:
         raise PackageError(f"cannot read {path}: {error.strerror}") from None
+    if len(raw) > MAX_MANIFEST_BYTES:  # the file grew after stat
+        raise PackageError(f"{path} is over the limit of {MAX_MANIFEST_BYTES} bytes for a manifest")
+    return manifest_from_dict(_parse_json(raw, path), origin=str(path))
+
+
+class _NotJSON(ValueError):
+    """Text that Python's json module accepts but JSON does not (NaN, Infinity, repeated keys)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJSON(f"{name} is not a JSON number")
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        # Readers disagree on which copy of a repeated key wins; refusing it leaves no room for a
+        # manifest that means one thing to a validator and another to modelrt.
+        raise _NotJSON(f"key {', '.join(map(repr, repeated))} appears more than once in one object")
+    return data
+
+
+def _parse_json(raw: bytes, path: Path) -> Any:
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PackageError(f"{path}: not UTF-8 text (byte {error.start}); a manifest is JSON in UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_repeated_keys)
     except json.JSONDecodeError as error:
         raise PackageError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
-    return manifest_from_dict(data, origin=str(path))
+    except _NotJSON as error:
+        raise PackageError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise PackageError(f"{path}: not a manifest (arrays or objects nested too deeply)") from None
 
 
 def dump_manifest(manifest: Manifest) -> str:

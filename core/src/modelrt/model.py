@@ -93,9 +93,10 @@ class Model:
         """Predict on one image (returns one result) or a list of images (returns a list).
 
         Images may be HxWx3 uint8 arrays (RGB, or ``color="bgr"`` for OpenCV arrays; floats in [0, 1] too),
-        PIL images, paths or encoded bytes (``modelrt.images`` lists what is accepted). ``overrides`` replace the package's post-processing defaults for this call
-        (``confidence``, ``iou``, ``max_detections``, ``classes``, ...). ``timer`` collects seconds per
-        stage (decode, pre, run, post). An empty list returns an empty list without running the network.
+        PIL images, paths or encoded bytes (``modelrt.images`` lists what is accepted). ``overrides``
+        replace the package's post-processing defaults for this call (``confidence``, ``iou``,
+        ``max_detections``, ``classes``, ...). ``timer`` collects seconds per stage (decode, pre, run,
+        post). An empty list returns an empty list without running the network.
 
         Safe to call from several threads at once. A call that starts after ``close()`` raises
         ``ModelClosedError``; one already running when ``close()`` is called completes normally.
@@ -213,7 +214,7 @@ def load(
     threads: int | None = None,
     offline: bool | None = None,
     allow_pickle: bool = False,
-    warmup: int = 1,
+    warmup: int = 0,
     extras: Mapping[str, Mapping[str, Any]] | None = None,
     manager: PluginManager | None = None,
     environment: Environment | None = None,
@@ -222,7 +223,9 @@ def load(
 
     ``device``/``backend`` ``"auto"`` pick the best usable candidate and fall back to the next when a
     load fails (recorded in ``model.plan``); an explicit choice that cannot be honoured is an error that
-    says why and what to install, never a silent fallback.
+    says why and what to install, never a silent fallback. ``warmup`` runs that many predictions on a
+    grey image at load time, so a server pays first-call costs before its first request; the default 0
+    gives the shortest time to a first prediction (a warm-up run costs as much as a first call).
     """
     from modelrt.api import current_environment, default_manager
 

@@ -48,7 +48,7 @@ class RunOptions:
 
     threads: int | None = attrs.field(default=None, validator=_check_threads)
     precision: str = attrs.field(default="auto", validator=_check_precision)
-    warmup: int = attrs.field(default=1, validator=_check_warmup)
+    warmup: int = attrs.field(default=0, validator=_check_warmup)
     extras: dict[str, dict[str, Any]] = attrs.field(factory=dict, converter=_freeze_extras, hash=False)
 
     def resolved_threads(self) -> int:

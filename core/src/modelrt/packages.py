@@ -37,7 +37,14 @@ class ModelPackage:
     def resolve_path(self, relative: str) -> Path:
         """Absolute path of a file of the package; ``SecurityError`` if it resolves outside the package."""
         root = self.root.resolve()
-        candidate = (root / relative).resolve()
+        try:
+            candidate = (root / relative).resolve()
+        # A symlink loop is a RuntimeError before Python 3.13 and an OSError from then on.
+        except (OSError, RuntimeError) as error:
+            raise PackageError(
+                f"package {self.manifest.name!r}: cannot resolve path {relative!r} ({error}); fix the package's "
+                "files or its manifest"
+            ) from None
         if not candidate.is_relative_to(root):
             raise SecurityError(
                 f"package {self.manifest.name!r}: path {relative!r} resolves to {candidate}, outside "
@@ -71,6 +78,12 @@ class LocalDirectorySource:
         root = Path(reference).expanduser()
         if not (root / MANIFEST_NAME).is_file():
             raise PackageError(f"{root} has no {MANIFEST_NAME}; it is not a modelrt package")
+        manifest_file = (root / MANIFEST_NAME).resolve()
+        if not manifest_file.is_relative_to(root.resolve()):
+            raise SecurityError(
+                f"{root / MANIFEST_NAME} is a link to {manifest_file}, outside the package directory; a "
+                "package may only use its own files. Copy the manifest into the package instead"
+            )
         manifest = read_manifest(root)
         for entry in manifest.artifacts:
             if entry.sha256 is None:

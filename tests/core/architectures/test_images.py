@@ -78,9 +78,16 @@ def test_a_strided_view_comes_back_c_contiguous() -> None:
     np.testing.assert_array_equal(loaded, view)
 
 
-def test_a_float_array_is_refused_with_the_conversion_to_make() -> None:
-    with pytest.raises(InputError, match=r"dtype float32.*astype\(np.uint8\)"):
-        load_image(np.zeros((4, 4, 3), np.float32))
+def test_a_float_array_outside_0_1_is_refused_with_the_conversion_to_make() -> None:
+    image = np.zeros((4, 4, 3), np.float32)
+    image[0, 0, 0] = 200.0
+    with pytest.raises(InputError, match=r"float32.*values from 0.0 to 200.0.*\[0, 1\].*astype\(np.uint8\)"):
+        load_image(image)
+
+
+def test_a_float_array_in_0_1_equals_its_uint8_version() -> None:
+    image = photo()
+    np.testing.assert_array_equal(load_image(image / np.float32(255)), image)
 
 
 @pytest.mark.parametrize("channels", [2, 5])

@@ -55,7 +55,7 @@ def test_cache_key_changes_with_every_option() -> None:
     variants = [
         RunOptions(threads=1),
         RunOptions(precision="fp16"),
-        RunOptions(warmup=0),
+        RunOptions(warmup=2),
         RunOptions(extras={"onnxruntime": {"graph_optimization": "basic"}}),
     ]
     keys = {base.cache_key(), *(variant.cache_key() for variant in variants)}

@@ -78,3 +78,10 @@ def test_warmup_runs_at_load_time(make_package: Callable[..., Path]) -> None:
 
 def test_repr_says_what_runs_where(model: modelrt.Model) -> None:
     assert "runtime on cpu" in repr(model)
+
+
+def test_no_warmup_by_default_so_the_first_prediction_comes_soonest(make_package: Callable[..., Path]) -> None:
+    loads: list[object] = []
+    plugin = fake_backend_plugin("runtime", compute=_compute, loads=loads)
+    modelrt.load(make_package(), manager=manager_with(plugin))
+    assert loads[0].runs == 0  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ models are one network, and ``SingleStageArchitecture`` runs them as three separ
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar, TypeVar
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from modelrt.backend import Session
 from modelrt.errors import InputError, PackageError
+from modelrt.manifest import MAX_INPUT_PIXELS
 from modelrt.packages import ModelPackage
 from modelrt.preprocess import ImageTransform, Preprocessor
 from modelrt.results import Prediction
@@ -71,10 +72,17 @@ class Architecture(abc.ABC):
 class SingleStageArchitecture(Architecture):
     """Preprocess, run the "main" session, postprocess; batching as the manifest's ``input.batch`` allows.
 
-    A dynamic batch runs up to ``max_batch`` images per call (bounding memory); a fixed batch size
-    ``N`` runs chunks of ``N``, padding the last one; images whose inputs differ in size (a dynamic
-    input size) never share a call. A batch size fixed in the network itself wins over the manifest's,
-    since the network is what runs (exports often fix it at 1 while the manifest says "dynamic").
+    A dynamic batch runs up to ``max_batch`` images per call, fewer where their inputs are large, so one
+    call's input never exceeds ``MAX_INPUT_PIXELS`` (bounding memory); a fixed batch size ``N`` runs
+    chunks of ``N``, padding the last one; images whose inputs differ in size (a dynamic input size)
+    never share a call. A batch size fixed in the network itself wins over the manifest's, since the
+    network is what runs (exports often fix it at 1 while the manifest says "dynamic"). An empty list
+    of images runs nothing and returns an empty list.
+
+    With a dynamic input size the input follows the image's aspect ratio, so a long thin image (2 x
+    20,000 pixels) would become an input of gigapixels: an image whose input exceeds
+    ``MAX_INPUT_PIXELS`` is an ``InputError`` before anything is allocated. A network whose fixed batch
+    of fixed-size inputs exceeds it is a ``PackageError`` at load time.
     """
 
     max_batch: ClassVar[int] = 16
@@ -86,6 +94,15 @@ class SingleStageArchitecture(Architecture):
         self.input_name = self.session.inputs[0].name
         self.output_names = [output.name for output in self.session.outputs]
         self.batch = _static_batch(self.session) or package.manifest.input.batch
+        spec = package.manifest.input
+        if isinstance(self.batch, int) and not spec.dynamic_size:
+            height, width = spec.size
+            if self.batch * height * width > MAX_INPUT_PIXELS:
+                raise PackageError(
+                    f"package {package.manifest.name!r}: the network runs batches of {self.batch} inputs of "
+                    f"{width}x{height}, {self.batch * height * width} pixels per call, over the limit of "
+                    f"{MAX_INPUT_PIXELS}; export the network with a smaller or dynamic batch size"
+                )
 
     @abc.abstractmethod
     def settings(self, overrides: Mapping[str, Any]) -> Any:
@@ -118,17 +135,36 @@ class SingleStageArchitecture(Architecture):
         outputs = self.session.run({self.input_name: tensor})
         return [outputs[name] for name in self.output_names]
 
-    def _batches(self, images: Sequence[np.ndarray]) -> Iterator[tuple[list[int], int | None]]:
-        """Index groups that may share a session call, and the batch size to pad each to."""
-        chunk = self.max_batch if self.batch == "dynamic" else self.batch
+    def _batches(self, images: Sequence[np.ndarray]) -> list[tuple[list[int], int | None]]:
+        """Index groups that may share a session call, and the batch size to pad each to.
+
+        Every group is formed, and every input size checked, before the first call runs.
+        """
         pad_to = None if self.batch == "dynamic" else self.batch
         groups: dict[tuple[int, int], list[int]] = {}
         for index, image in enumerate(images):
             size = self.preprocessor.transform_for(image.shape[0], image.shape[1]).input_size
+            self._check_input_size(index, len(images), image, size)
             groups.setdefault(size, []).append(index)
-        for indices in groups.values():
-            for start in range(0, len(indices), chunk):
-                yield indices[start : start + chunk], pad_to
+        batches: list[tuple[list[int], int | None]] = []
+        for (height, width), indices in groups.items():
+            fits = max(1, MAX_INPUT_PIXELS // (height * width))
+            chunk = min(self.max_batch, fits) if pad_to is None else pad_to
+            batches.extend((indices[start : start + chunk], pad_to) for start in range(0, len(indices), chunk))
+        return batches
+
+    def _check_input_size(self, index: int, count: int, image: np.ndarray, input_size: tuple[int, int]) -> None:
+        height, width = input_size
+        per_call = height * width * (self.batch if isinstance(self.batch, int) else 1)
+        if per_call <= MAX_INPUT_PIXELS:
+            return
+        which = f"image {index} of the {count} given" if count > 1 else "the image"
+        raise InputError(
+            f"{which} ({image.shape[1]}x{image.shape[0]} pixels) would become a network input of {width}x{height}"
+            f"{f' in batches of {self.batch}' if isinstance(self.batch, int) else ''}, {per_call} pixels per call, "
+            f"over the limit of {MAX_INPUT_PIXELS}: this model scales the shorter side to "
+            f"{min(self.preprocessor.spec.size)} pixels. Crop the image to a less extreme aspect ratio first"
+        )
 
 
 def _static_batch(session: Session) -> int | None:
