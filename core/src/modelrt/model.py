@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from modelrt.errors import (
     PackageError,
     SecurityError,
 )
+from modelrt.inflight import CallGuard
 from modelrt.options import RunOptions
 from modelrt.plan import (
     AUTO,
@@ -69,10 +69,8 @@ class Model:
         self.plan = plan
         self._architecture = architecture
         self._sessions = dict(sessions)
-        self._closed = False
         # Predictions in flight: close() waits for them, so no session is released under a running call.
-        self._state = threading.Condition()
-        self._running = 0
+        self._guard = CallGuard()
 
     @property
     def name(self) -> str:
@@ -103,22 +101,13 @@ class Model:
         """
         from modelrt.images import load_images
 
-        with self._state:
-            if self._closed:
-                raise ModelClosedError(f"model {self.name!r} is closed; load it again with modelrt.load(...)")
-            self._running += 1
-        try:
+        with self._guard.call(self._closed_error):
             if timer is not None:
                 with timer.stage("decode"):
                     batch, single = load_images(images, color)
             else:
                 batch, single = load_images(images, color)
             results = self._architecture.predict(batch, timer, **overrides)
-        finally:
-            with self._state:
-                self._running -= 1
-                if self._running == 0:
-                    self._state.notify_all()
         return results[0] if single else results
 
     __call__ = predict
@@ -134,14 +123,14 @@ class Model:
         for _ in range(runs):
             self._architecture.predict([image], None)
 
+    def _closed_error(self) -> ModelClosedError:
+        return ModelClosedError(f"model {self.name!r} is closed; load it again with modelrt.load(...)")
+
     def close(self) -> None:
         """Wait for predictions in flight, then release all sessions; later ``predict`` calls raise
         ``ModelClosedError``."""
-        with self._state:
-            if self._closed:
-                return
-            self._closed = True
-            self._state.wait_for(lambda: self._running == 0)
+        if not self._guard.close():
+            return
         for session in self._sessions.values():
             session.close()
 
@@ -153,7 +142,7 @@ class Model:
 
     def __repr__(self) -> str:
         chosen = ", ".join(f"{role}: {c.backend} on {c.device}" for role, c in self.plan.chosen().items())
-        state = "closed" if self._closed else chosen
+        state = "closed" if self._guard.closed else chosen
         return f"<Model {self.name!r} ({self.package.manifest.architecture}) {state}>"
 
 

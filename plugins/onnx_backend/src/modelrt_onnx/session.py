@@ -11,12 +11,12 @@ release of the session, so runs are counted and ``close`` waits until the ones i
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelrt.backend import TensorInfo
 from modelrt.errors import ModelClosedError
+from modelrt.inflight import CallGuard
 from modelrt_onnx.ort_errors import run_error
 
 if TYPE_CHECKING:
@@ -61,44 +61,29 @@ class OnnxSession:
         self.inputs: Sequence[TensorInfo] = tuple(tensor_info(arg) for arg in session.get_inputs())
         self.outputs: Sequence[TensorInfo] = tuple(tensor_info(arg) for arg in session.get_outputs())
         self._output_names = [info.name for info in self.outputs]
-        self._state = threading.Condition()
-        self._running = 0
-        self._closed = False
+        self._guard = CallGuard()
 
     @property
     def ort_session(self) -> Any:
         """The underlying ``onnxruntime.InferenceSession`` (for diagnostics: options, profiling)."""
-        if self._closed:
+        if self._guard.closed:
             raise self._closed_error()
         return self._session
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the network; safe to call from several threads at once."""
-        with self._state:
-            if self._closed:
-                raise self._closed_error()
-            self._running += 1
-            session = self._session
-        try:
-            values = session.run(self._output_names, inputs)
-        # onnxruntime's pybind11 errors (InvalidArgument, Fail...) derive directly from Exception; its
-        # Python layer adds ValueError (a missing input) and TypeError (a value it cannot convert).
-        except Exception as error:
-            raise run_error(error, inputs, self.inputs) from error
-        finally:
-            with self._state:
-                self._running -= 1
-                if self._running == 0:
-                    self._state.notify_all()
+        with self._guard.call(self._closed_error):
+            try:
+                values = self._session.run(self._output_names, inputs)
+            # onnxruntime's pybind11 errors (InvalidArgument, Fail...) derive directly from Exception; its
+            # Python layer adds ValueError (a missing input) and TypeError (a value it cannot convert).
+            except Exception as error:
+                raise run_error(error, inputs, self.inputs) from error
         return dict(zip(self._output_names, values, strict=True))
 
     def close(self) -> None:
         """Wait for runs in flight, then release the session; later runs raise ``ModelClosedError``."""
-        with self._state:
-            if self._closed:
-                return
-            self._closed = True
-            self._state.wait_for(lambda: self._running == 0)
+        if self._guard.close():
             self._session = None
 
     def _closed_error(self) -> ModelClosedError:
@@ -108,5 +93,5 @@ class OnnxSession:
         )
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
+        state = "closed" if self._guard.closed else "open"
         return f"OnnxSession(device={self.device}, provider={self.provider!r}, {state})"

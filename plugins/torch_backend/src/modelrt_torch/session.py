@@ -23,6 +23,7 @@ import numpy as np
 
 from modelrt.backend import TensorInfo
 from modelrt.errors import InputError, ModelClosedError
+from modelrt.inflight import CallGuard
 from modelrt_torch.formats import LoadedNetwork
 from modelrt_torch.torch_errors import describe_arrays, describe_signature, run_error
 
@@ -58,41 +59,26 @@ class TorchSession:
         self._input_names = [info.name for info in network.inputs]
         self._expected_dtypes = {info.name: info.dtype for info in network.inputs if info.dtype != "unknown"}
         self._one_at_a_time: AbstractContextManager[Any] = threading.Lock() if network.serialised else nullcontext()
-        self._state = threading.Condition()
-        self._running = 0
-        self._closed = False
+        self._guard = CallGuard()
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the network; safe to call from several threads at once."""
-        with self._state:
-            if self._closed:
-                raise self._closed_error()
-            self._running += 1
-            module = self._module
-        try:
+        with self._guard.call(self._closed_error):
             arrays = self._checked(inputs)
             try:
                 tensors = [self._to_device(array) for array in arrays]
                 with self._one_at_a_time, self._torch.inference_mode():
-                    result = module(*tensors)
+                    result = self._module(*tensors)
                 return self._to_numpy(result, arrays)
             # torch raises bare RuntimeError (shapes, dtypes), AssertionError (export guards), TypeError...
             except Exception as error:
                 raise run_error(error, inputs, self.inputs, self.precision) from error
-        finally:
-            with self._state:
-                self._running -= 1
-                if self._running == 0:
-                    self._state.notify_all()
 
     def close(self) -> None:
         """Wait for runs in flight, then release the network; later runs raise ``ModelClosedError``."""
-        with self._state:
-            if self._closed:
-                return
-            self._closed = True
-            self._state.wait_for(lambda: self._running == 0)
-            self._module = None
+        if not self._guard.close():
+            return
+        self._module = None
         if self._on_cuda:
             self._torch.cuda.empty_cache()  # give the freed weights back to the driver, not only to torch
 
@@ -147,7 +133,7 @@ class TorchSession:
         )
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
+        state = "closed" if self._guard.closed else "open"
         return f"TorchSession(device={self.device}, provider={self.provider!r}, {state})"
 
 
