@@ -75,7 +75,7 @@ def explain(
 ) -> LoadPlan:
     """The LoadPlan ``modelrt.load`` would follow, without loading: candidates ranked and probed in order."""
     manager = manager or default_manager()
-    options = _run_options(threads, precision, 0, extras)
+    options = _run_options(threads, precision, 0, extras, allow_pickle)
     _package, plan, _arch = plan_for(
         model,
         device=device,

@@ -173,7 +173,6 @@ def benchmark(
     image of the model's input size. Load-time warm-up is left to ``warmup`` here, so the load time
     reported is the load alone.
     """
-    import numpy as np
 
     from modelrt.images import load_image
     from modelrt.model import load
@@ -184,8 +183,8 @@ def benchmark(
     load_seconds = time.perf_counter() - start
     with model:
         if image is None:
-            height, width = model.package.manifest.input.size
-            array, label = np.full((height, width, 3), 114, np.uint8), f"grey {width}x{height}"
+            array = model.grey_image()
+            label = f"grey {array.shape[1]}x{array.shape[0]}"
         else:
             array = load_image(image)
             label = os.fspath(image) if isinstance(image, str | os.PathLike) else type(image).__name__

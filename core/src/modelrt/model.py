@@ -32,6 +32,8 @@ from modelrt.plan import (
 from modelrt.specs import load_factory
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from modelrt.backend import Session
     from modelrt.environment import Environment
     from modelrt.packages import ModelPackage
@@ -112,14 +114,18 @@ class Model:
 
     __call__ = predict
 
-    def warmup(self, runs: int) -> None:
-        """Run ``runs`` predictions on a grey image so first-call costs are paid at load time."""
+    def grey_image(self) -> np.ndarray:
+        """A mid-grey RGB image of the network's input size: a neutral input for warm-ups and benchmarks."""
         import numpy as np
 
+        height, width = self.package.manifest.input.size
+        return np.full((height, width, 3), 114, dtype=np.uint8)
+
+    def warmup(self, runs: int) -> None:
+        """Run ``runs`` predictions on a grey image so first-call costs are paid at load time."""
         if runs <= 0:
             return
-        height, width = self.package.manifest.input.size
-        image = np.full((height, width, 3), 114, dtype=np.uint8)
+        image = self.grey_image()
         for _ in range(runs):
             self._architecture.predict([image], None)
 
