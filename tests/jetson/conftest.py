@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from modelrt.compatibility import JETSON_FACTS_KEY
-from modelrt.environment import Environment, probe_environment
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.host import HOST_ROOT_VARIABLE, Host
 from modelrt.plugin_manager import PluginManager
 from modelrt.specs import Finding

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modelrt.environment import Environment
+from modelrt.host_environment import Environment
 from modelrt.testing.hosts import make_jetson_host, make_linux_host, write_jetson_libraries
 from modelrt_jetson import JetsonFacts, plugin
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from modelrt.environment import Environment
+from modelrt.host_environment import Environment
 from modelrt.hardware_matrix import HARDWARE_MATRIX
 from modelrt.host import Host
 from modelrt.specs import Finding, Severity, Status

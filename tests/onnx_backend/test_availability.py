@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from modelrt.devices import Device
-from modelrt.environment import Environment
+from modelrt.host_environment import Environment
 from modelrt_onnx import backend as backend_module
 from modelrt_onnx.backend import OnnxRuntimeBackend
 from modelrt_onnx.providers import RuntimeBuild

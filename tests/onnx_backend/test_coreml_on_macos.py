@@ -14,7 +14,7 @@ import pytest
 
 import modelrt
 from modelrt.devices import Device
-from modelrt.environment import Environment, probe_environment
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.errors import HardwareError
 from modelrt.package_builder import build_package
 from modelrt.testing.hosts import make_macos_host

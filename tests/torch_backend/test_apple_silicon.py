@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import modelrt
-from modelrt.environment import Environment, probe_environment
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.testing.hosts import make_macos_host
 from modelrt_torch import capabilities as capabilities_module
 from modelrt_torch.capabilities import TorchCapabilities

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from modelrt.devices import Device
-from modelrt.environment import Environment, probe_environment
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.testing.hosts import make_linux_host, make_macos_host, make_windows_host
 from modelrt_torch import capabilities as capabilities_module
 from modelrt_torch.availability import device_availability

@@ -16,7 +16,7 @@ import torch
 
 import modelrt
 from modelrt.devices import Device
-from modelrt.environment import probe_environment
+from modelrt.host_environment import probe_environment
 from modelrt.results import Classification
 from modelrt_torch.backend import TorchBackend
 

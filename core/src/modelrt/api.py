@@ -1,4 +1,4 @@
-"""The public functions behind ``modelrt.explain``, ``modelrt.environment`` and ``modelrt.plugins``.
+"""The public functions behind ``modelrt.explain``, ``modelrt.host_environment`` and ``modelrt.plugins``.
 
 Each returns data; the CLI is a thin layer over them.
 """
@@ -17,7 +17,7 @@ from modelrt.plan import AUTO, LoadPlan, build_backends, probe_plan
 
 if TYPE_CHECKING:
     from modelrt.env_report import EnvironmentReport
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.plugin_manager import PluginInfo, PluginManager
 
 __all__ = ["current_environment", "default_manager", "environment", "explain", "plugins"]
@@ -35,7 +35,7 @@ def default_manager() -> PluginManager:
 
 def current_environment(manager: PluginManager | None = None, *, refresh: bool = False) -> Environment:
     """The probed environment of this host, probed once per manager (probing reads files only)."""
-    from modelrt.environment import probe_environment
+    from modelrt.host_environment import probe_environment
     from modelrt.host import Host
 
     manager = manager or default_manager()

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from modelrt.devices import Device
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.options import RunOptions
     from modelrt.specs import Availability
 

@@ -12,7 +12,7 @@ from modelrt.hookspecs import hookimpl
 from modelrt.specs import ArchitectureSpec, Finding, SourceSpec
 
 if TYPE_CHECKING:
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
 
 PLUGIN_NAME = "builtin"
 

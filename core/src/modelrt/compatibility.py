@@ -13,7 +13,7 @@ verdicts are exclusive, so the merged install command never asks for both ``onnx
 
 from __future__ import annotations
 
-from modelrt.environment import Environment
+from modelrt.host_environment import Environment
 from modelrt.specs import Finding, Severity, Status
 
 __all__ = ["JETSON_FACTS_KEY", "NVIDIA_VERIFIED_UBUNTU", "core_findings"]

@@ -38,7 +38,7 @@ from typing import Any
 import attrs
 import cattrs
 
-from modelrt.environment import Environment
+from modelrt.host_environment import Environment
 from modelrt.hardware_matrix import find_row
 from modelrt.specs import Finding, Severity
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.host import Host
     from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from modelrt.backend import Session
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.packages import ModelPackage
     from modelrt.plugin_manager import PluginManager
     from modelrt.results import Prediction

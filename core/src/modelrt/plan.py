@@ -21,7 +21,7 @@ from modelrt.options import RunOptions
 from modelrt.specs import ArchitectureSpec, Availability, BackendSpec, load_factory
 
 if TYPE_CHECKING:
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.manifest import ArtifactEntry
     from modelrt.packages import ModelPackage
     from modelrt.plugin_manager import PluginManager

@@ -44,7 +44,7 @@ from modelrt.errors import InputError, PluginError
 from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec
 
 if TYPE_CHECKING:
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.host import Host
 
 __all__ = [

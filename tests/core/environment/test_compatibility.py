@@ -8,7 +8,7 @@ import pytest
 
 from modelrt import builtin
 from modelrt.compatibility import core_findings
-from modelrt.environment import Environment, probe_environment
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.hardware_matrix import HARDWARE_MATRIX, OFF_MATRIX_ROWS
 from modelrt.host import Host
 from modelrt.specs import Finding, Severity, Status

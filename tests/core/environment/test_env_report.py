@@ -17,7 +17,7 @@ from modelrt.env_report import (
     render_report,
     report_to_dict,
 )
-from modelrt.environment import Environment, probe_environment
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.host import Host
 from modelrt.specs import Finding, Severity, Status
 from modelrt.testing.hosts import make_jetson_host, make_linux_host

@@ -16,11 +16,11 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_importing_host_and_environment_imports_nothing_heavy() -> None:
-    assert not _modules_after("import modelrt.host, modelrt.environment") & HEAVY
+    assert not _modules_after("import modelrt.host, modelrt.host_environment") & HEAVY
 
 
 def test_probing_the_live_machine_imports_no_runtime_and_no_cattrs() -> None:
-    loaded = _modules_after("from modelrt.environment import probe_environment\nprobe_environment()")
+    loaded = _modules_after("from modelrt.host_environment import probe_environment\nprobe_environment()")
     assert not loaded & (HEAVY | {"cattrs"})
 
 
@@ -28,7 +28,7 @@ def test_building_and_rendering_the_report_imports_nothing_heavy() -> None:
     code = """
 from modelrt.compatibility import core_findings
 from modelrt.env_report import build_report, render_report, report_to_dict
-from modelrt.environment import probe_environment
+from modelrt.host_environment import probe_environment
 env = probe_environment()
 report = build_report(env, core_findings(env))
 render_report(report), report_to_dict(report)

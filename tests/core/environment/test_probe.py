@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from modelrt.environment import normalise_architecture, probe_environment
+from modelrt.host_environment import normalise_architecture, probe_environment
 from modelrt.host import HOST_ROOT_VARIABLE, Host
 from modelrt.testing.hosts import (
     DOCKER_CGROUP_V1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelrt.environment import Environment, probe_environment
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.errors import PluginError
 from modelrt.host import Host
 from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, Severity, SourceSpec, Status

@@ -120,7 +120,7 @@ class BackendConformance:
     @pytest.fixture
     def environment(self) -> Any:
         """This host's ``Environment``; override to test availability against a fake host."""
-        from modelrt.environment import probe_environment
+        from modelrt.host_environment import probe_environment
 
         return probe_environment()
 

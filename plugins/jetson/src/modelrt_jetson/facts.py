@@ -21,7 +21,7 @@ from modelrt.errors import InputError
 if TYPE_CHECKING:
     import cattrs
 
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
 
 __all__ = ["JetsonFacts", "PythonDistribution", "TensorRTBindings"]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from modelrt.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.host import Host
     from modelrt.specs import Finding
 

@@ -33,7 +33,7 @@ from modelrt_onnx.session_options import BACKEND_NAME, build_session_options
 if TYPE_CHECKING:
     from modelrt.backend import Artifact
     from modelrt.devices import Device
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.options import RunOptions
 
 __all__ = ["OnnxRuntimeBackend"]

@@ -16,7 +16,7 @@ from modelrt_torch.capabilities import TorchCapabilities
 
 if TYPE_CHECKING:
     from modelrt.devices import Device
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
 
 __all__ = [
     "CUDA_BUILD_FIX",

@@ -34,7 +34,7 @@ from modelrt_torch.threads import process_threads
 if TYPE_CHECKING:
     from modelrt.backend import Artifact
     from modelrt.devices import Device
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.options import RunOptions
 
 __all__ = ["BACKEND_NAME", "TorchBackend"]

@@ -10,7 +10,7 @@ from modelrt.specs import Availability
 if TYPE_CHECKING:
     from modelrt.backend import Artifact
     from modelrt.devices import Device
-    from modelrt.environment import Environment
+    from modelrt.host_environment import Environment
     from modelrt.options import RunOptions
     from modelrt_example_numpy.session import NumpyReferenceSession
 
