@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import copy
 import json
 from pathlib import Path
@@ -79,13 +81,14 @@ def test_post_processing_defaults_are_inference_models_own(
     assert (post.confidence, post.iou, post.max_detections, post.class_agnostic) == (0.4, 0.3, 300, False)
 
 
-def test_the_weights_are_the_one_onnx_artifact_with_a_size_and_no_checksum(
+def test_the_weights_are_the_one_onnx_artifact_pinned_to_the_content_seen_at_open(
     source: InferenceModelsSource, inference_models_package: Any
 ) -> None:
     root = inference_models_package()
     (artifact,) = source.open(str(root)).manifest.artifacts
-    assert (artifact.path, artifact.format, artifact.sha256) == ("weights.onnx", "onnx", None)
-    assert artifact.size == (root / "weights.onnx").stat().st_size
+    weights = root / "weights.onnx"
+    assert (artifact.path, artifact.format) == ("weights.onnx", "onnx")
+    assert (artifact.size, artifact.sha256) == (weights.stat().st_size, hashlib.sha256(weights.read_bytes()).hexdigest())
 
 
 def test_the_manifest_is_valid_for_the_core_parser(

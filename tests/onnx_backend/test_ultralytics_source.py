@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +58,11 @@ def test_detector_post_processing_defaults_are_ultralytics_own(source: Ultralyti
     assert (post.confidence, post.iou, post.max_detections, post.class_agnostic) == (0.25, 0.7, 300, False)
 
 
-def test_the_artifact_has_a_size_and_no_checksum(source: UltralyticsOnnxSource, models: Any) -> None:
+def test_the_artifact_is_pinned_to_the_content_seen_at_open(source: UltralyticsOnnxSource, models: Any) -> None:
     path = models.detector()
     (artifact,) = source.open(str(path)).manifest.artifacts
     assert (artifact.role, artifact.format, artifact.path) == ("main", "onnx", path.name)
-    assert artifact.size == path.stat().st_size and artifact.sha256 is None
+    assert (artifact.size, artifact.sha256) == (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
     assert artifact.precision == "fp32"
 
 

@@ -70,12 +70,13 @@ def explain(
     threads: int | None = None,
     offline: bool | None = None,
     allow_pickle: bool = False,
+    verify: bool = True,
     extras: Mapping[str, Mapping[str, Any]] | None = None,
     manager: PluginManager | None = None,
 ) -> LoadPlan:
     """The LoadPlan ``modelrt.load`` would follow, without loading: candidates ranked and probed in order."""
     manager = manager or default_manager()
-    options = _run_options(threads, precision, 0, extras, allow_pickle)
+    options = _run_options(threads, precision, 0, extras, allow_pickle, verify)
     _package, plan, _arch = plan_for(
         model,
         device=device,

@@ -69,6 +69,7 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "threads": args.threads,
         "offline": True if args.offline else None,
         "allow_pickle": args.allow_pickle,
+        "verify": not args.no_verify,
     }
 
 
@@ -227,6 +228,11 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: usable CPUs)")
     parser.add_argument("--offline", action="store_true", help="make no network connection")
     parser.add_argument("--allow-pickle", action="store_true", help="allow pickle weights for this load (unsafe)")
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the sha256 checks of the package's files for this load (only for files you trust)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,6 +37,7 @@ from modelrt.errors import PackageError
 
 __all__ = [
     "ARTIFACT_FORMATS",
+    "DATA_FORMAT",
     "FORMAT_VERSION",
     "MANIFEST_NAME",
     "MAX_INPUT_PIXELS",
@@ -74,7 +75,9 @@ Task = Literal[
     "embedding",
 ]
 ResizeMode = Literal["letterbox", "stretch", "shorter-side-center-crop"]
-ArtifactFormat = Literal["onnx", "exported-program", "torchscript", "tensorrt-engine", "torch-pickle"]
+ArtifactFormat = Literal["onnx", "exported-program", "torchscript", "tensorrt-engine", "torch-pickle", "external-data"]
+#: The format of a side file that another artifact reads (ONNX external data): never loaded on its own.
+DATA_FORMAT = "external-data"
 TASKS: tuple[str, ...] = get_args(Task)
 RESIZE_MODES: tuple[str, ...] = get_args(ResizeMode)
 ARTIFACT_FORMATS: tuple[str, ...] = get_args(ArtifactFormat)
@@ -215,7 +218,11 @@ def _check_path(_instance: object, _attribute: object, value: str) -> None:
 
 @attrs.frozen
 class ArtifactEntry:
-    """One file of the package: which role it plays, its format, and how to verify it."""
+    """One file of the package: which role it plays, its format, and how to verify it.
+
+    A side file that another artifact reads (ONNX external data) has format ``external-data`` and
+    names that artifact's path in ``used_by``; it is verified like any artifact and never loaded alone.
+    """
 
     role: str
     format: ArtifactFormat
@@ -224,6 +231,41 @@ class ArtifactEntry:
     sha256: str | None = attrs.field(default=None, validator=_check_sha256)
     precision: Literal["fp32", "fp16", "int8"] | None = None
     target: TargetSpec | None = None
+    used_by: str | None = attrs.field(default=None)
+
+    @used_by.validator
+    def _check_used_by(self, _attribute: object, value: str | None) -> None:
+        if (self.format == DATA_FORMAT) != (value is not None):
+            raise ValueError(
+                f"artifact {self.path!r}: an {DATA_FORMAT!r} file must name the artifact that reads it in "
+                "'used_by', and only such a file may"
+            )
+
+    @property
+    def is_data_file(self) -> bool:
+        """Whether this is a side file of another artifact rather than a loadable artifact."""
+        return self.format == DATA_FORMAT
+
+
+def _check_data_files(manifest: Manifest, _attribute: object, artifacts: tuple[ArtifactEntry, ...]) -> None:
+    """Every side file belongs to a loadable artifact of the same role, and every role has one of those."""
+    loadable = {entry.path: entry for entry in artifacts if not entry.is_data_file}
+    for entry in artifacts:
+        if not entry.is_data_file:
+            continue
+        user = loadable.get(entry.used_by or "")
+        if user is None:
+            raise ValueError(
+                f"artifact {entry.path!r} is used_by {entry.used_by!r}, which is not a loadable artifact of "
+                "this manifest"
+            )
+        if user.role != entry.role:
+            raise ValueError(
+                f"artifact {entry.path!r} has role {entry.role!r} but the artifact that reads it, "
+                f"{user.path!r}, has role {user.role!r}"
+            )
+    if not loadable:
+        raise ValueError(f"the manifest lists only {DATA_FORMAT!r} files and no artifact to load")
 
 
 @attrs.frozen
@@ -236,13 +278,17 @@ class Manifest:
     architecture: str
     labels: tuple[str, ...] = attrs.field(validator=_check_label_count)
     input: InputSpec
-    artifacts: tuple[ArtifactEntry, ...]
+    artifacts: tuple[ArtifactEntry, ...] = attrs.field(validator=_check_data_files)
     postprocess: PostprocessSpec = attrs.field(factory=PostprocessSpec)
 
     @property
     def roles(self) -> tuple[str, ...]:
         """Distinct artifact roles, in manifest order."""
         return tuple(dict.fromkeys(entry.role for entry in self.artifacts))
+
+    def data_files_of(self, entry: ArtifactEntry) -> tuple[ArtifactEntry, ...]:
+        """The side files that artifact ``entry`` reads (its ONNX external data)."""
+        return tuple(data for data in self.artifacts if data.is_data_file and data.used_by == entry.path)
 
 
 def _json_kind(value: Any) -> str:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from modelrt.results import Prediction
     from modelrt.timing import StageTimer
 
-__all__ = ["CORE_EXTRAS", "Model", "load", "pickle_allowed", "plan_for"]
+__all__ = ["CORE_EXTRAS", "Model", "load", "pickle_allowed", "plan_for", "verification_required"]
 
 logger = logging.getLogger("modelrt.model")
 
@@ -61,6 +61,14 @@ def pickle_allowed(options: RunOptions) -> bool:
     only: no environment variable (torch's ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` included) sets it.
     """
     return options.for_backend(CORE_EXTRAS).get("allow_pickle") is True
+
+
+def verification_required(options: RunOptions) -> bool:
+    """Whether artifacts must carry a sha256 and match it: always, unless this load passed ``verify=False``.
+
+    Like pickle consent, only the ``load``/``explain`` argument sets it; no environment variable does.
+    """
+    return options.for_backend(CORE_EXTRAS).get("verify") is not False
 
 
 class Model:
@@ -158,6 +166,7 @@ def _run_options(
     warmup: int,
     extras: Mapping[str, Mapping[str, Any]] | None,
     allow_pickle: bool = False,
+    verify: bool = True,
 ) -> RunOptions:
     if extras and CORE_EXTRAS in extras:
         raise InputError(
@@ -165,8 +174,13 @@ def _run_options(
             "to load pickle weights you trust, pass allow_pickle=True to modelrt.load"
         )
     merged = dict(extras or {})
+    core: dict[str, bool] = {}
     if allow_pickle:
-        merged[CORE_EXTRAS] = {"allow_pickle": True}
+        core["allow_pickle"] = True
+    if not verify:
+        core["verify"] = False
+    if core:
+        merged[CORE_EXTRAS] = core
     return RunOptions(threads=threads, precision=precision, warmup=warmup, extras=merged)
 
 
@@ -209,6 +223,7 @@ def load(
     threads: int | None = None,
     offline: bool | None = None,
     allow_pickle: bool = False,
+    verify: bool = True,
     warmup: int = 0,
     extras: Mapping[str, Mapping[str, Any]] | None = None,
     manager: PluginManager | None = None,
@@ -221,11 +236,15 @@ def load(
     says why and what to install, never a silent fallback. ``warmup`` runs that many predictions on a
     grey image at load time, so a server pays first-call costs before its first request; the default 0
     gives the shortest time to a first prediction (a warm-up run costs as much as a first call).
+
+    Every file a backend reads is checked against the package's sha256 first, and an artifact without
+    one is a ``PackageError``; ``verify=False`` skips the checksums for this load only (files must still
+    lie inside the package).
     """
     from modelrt.api import current_environment, default_manager
 
     manager = manager or default_manager()
-    options = _run_options(threads, precision, warmup, extras, allow_pickle)
+    options = _run_options(threads, precision, warmup, extras, allow_pickle, verify)
     package, plan, arch_class = plan_for(
         model,
         device=device,
@@ -281,7 +300,7 @@ def _load_role(
             )
             continue
         try:
-            artifact = package.open_artifact(entries[candidate.artifact])
+            artifact = package.open_artifact(entries[candidate.artifact], verify=verification_required(options))
             session = backends[candidate.backend].load(artifact, Device.parse(candidate.device), options)
         except _FATAL_LOAD_ERRORS:
             raise

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import logging
+import stat
 from pathlib import Path
 
 import attrs
 
-from modelrt.backend import Artifact
+from modelrt.backend import Artifact, DataFile
 from modelrt.errors import PackageError, SecurityError
 from modelrt.integrity import verify_file
 from modelrt.manifest import MANIFEST_NAME, ArtifactEntry, Manifest, read_manifest
 
-__all__ = ["LocalDirectorySource", "ModelPackage"]
+__all__ = ["LocalDirectorySource", "ModelPackage", "missing_checksum_reason"]
 
-logger = logging.getLogger("modelrt.packages")
+
+def missing_checksum_reason(entry: ArtifactEntry) -> str:
+    """Why an artifact without a sha256 is refused, and the two ways out."""
+    return (
+        f"{entry.path} has no sha256 in the manifest, so it cannot be verified; re-create the package with "
+        "`modelrt package` (it records every file's sha256), or load with verify=False if you trust the files"
+    )
 
 
 @attrs.frozen
@@ -31,8 +37,8 @@ class ModelPackage:
     reference: str = ""
 
     def entries(self, role: str) -> tuple[ArtifactEntry, ...]:
-        """Artifacts that can play ``role`` (alternative formats of the same network)."""
-        return tuple(entry for entry in self.manifest.artifacts if entry.role == role)
+        """Artifacts that can play ``role`` (alternative formats of the same network); side files excluded."""
+        return tuple(entry for entry in self.manifest.artifacts if entry.role == role and not entry.is_data_file)
 
     def resolve_path(self, relative: str) -> Path:
         """Absolute path of a file of the package; ``SecurityError`` if it resolves outside the package."""
@@ -52,15 +58,23 @@ class ModelPackage:
             )
         return candidate
 
-    def open_artifact(self, entry: ArtifactEntry) -> Artifact:
-        """Locate and verify an artifact (inside the package, size and sha256 as the manifest says)."""
-        path = self.resolve_path(entry.path)
-        if not path.is_file():
-            raise PackageError(
-                f"package {self.manifest.name!r} lists {entry.path!r} ({entry.format}, role "
-                f"{entry.role!r}) but {path} does not exist; restore it or fix the manifest"
+    def open_artifact(self, entry: ArtifactEntry, *, verify: bool = True) -> Artifact:
+        """Locate and verify an artifact and its side files (inside the package, size and sha256 as listed).
+
+        With ``verify`` (the default) an artifact without a sha256 is a ``PackageError``: stripping the
+        checksum from a manifest must not turn verification off. ``verify=False`` skips the checksums
+        (never the confinement to the package).
+        """
+        path = self._verified_path(entry, verify)
+        data_files = tuple(
+            DataFile(
+                file=self._verified_path(data, verify),
+                path=data.path,
+                size=data.size if verify else None,
+                sha256=data.sha256 if verify else None,
             )
-        verify_file(path, entry.size, entry.sha256)
+            for data in self.manifest.data_files_of(entry)
+        )
         return Artifact(
             role=entry.role,
             format=entry.format,
@@ -68,7 +82,40 @@ class ModelPackage:
             package_root=self.root.resolve(),
             precision=entry.precision,
             target=attrs.asdict(entry.target) if entry.target else None,
+            size=entry.size if verify else None,
+            sha256=entry.sha256 if verify else None,
+            data_files=data_files,
+            verified=verify,
         )
+
+    def _verified_path(self, entry: ArtifactEntry, verify: bool) -> Path:
+        path = self.resolve_path(entry.path)
+        what = f"{entry.path!r} ({entry.format}, role {entry.role!r})"
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise PackageError(
+                f"package {self.manifest.name!r} lists {what} but {path} does not exist; restore it or fix the "
+                "manifest"
+            ) from None
+        except OSError as error:
+            raise PackageError(f"package {self.manifest.name!r}: cannot read {path}: {error.strerror}") from None
+        if not stat.S_ISREG(mode):
+            raise PackageError(
+                f"package {self.manifest.name!r} lists {what} but {path} is {_file_kind(mode)}, not a regular "
+                "file; put the artifact file there or fix the manifest"
+            )
+        if verify:
+            if entry.sha256 is None:
+                raise PackageError(f"package {self.manifest.name!r}: {missing_checksum_reason(entry)}")
+            verify_file(path, entry.size, entry.sha256)
+        return path
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+    kinds += ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 class LocalDirectorySource:
@@ -85,11 +132,4 @@ class LocalDirectorySource:
                 "package may only use its own files. Copy the manifest into the package instead"
             )
         manifest = read_manifest(root)
-        for entry in manifest.artifacts:
-            if entry.sha256 is None:
-                logger.warning(
-                    "%s: artifact %s has no sha256 in the manifest, so it cannot be verified",
-                    root,
-                    entry.path,
-                )
         return ModelPackage(root=root, manifest=manifest, source="local-directory", reference=reference)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from modelrt.errors import PackageError
+from modelrt.integrity import sha256_of
 from modelrt.manifest import FORMAT_VERSION, ArtifactEntry, InputSpec, Manifest, PostprocessSpec
 
 __all__ = [
@@ -235,7 +236,10 @@ def inference_models_manifest(root: Path) -> Manifest:
     weights = root / WEIGHTS
     if not weights.is_file():
         raise PackageError(f"{root} is missing {WEIGHTS}, the network itself; copy the complete package")
-    artifact = ArtifactEntry(role="main", format="onnx", path=WEIGHTS, size=weights.stat().st_size, sha256=None)
+    # No published checksum exists: pin the content seen now, so the bytes loaded are these bytes.
+    artifact = ArtifactEntry(
+        role="main", format="onnx", path=WEIGHTS, size=weights.stat().st_size, sha256=sha256_of(weights)
+    )
     return Manifest(
         format_version=FORMAT_VERSION,
         name=root.resolve().name,

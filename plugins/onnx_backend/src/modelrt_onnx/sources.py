@@ -1,7 +1,8 @@
 """The plugin's two sources: a bare Ultralytics ``.onnx`` file, and an inference-models package directory.
 
-Both build the manifest in memory from what the model carries; neither writes anything. Their
-artifacts have a size but no sha256: there is no published checksum to verify against.
+Both build the manifest in memory from what the model carries; neither writes anything. No published
+checksum exists for such files, so each artifact's sha256 is taken when the source opens it: the bytes
+a backend loads later are checked against the content seen then.
 
 Reading the metadata of a bare file uses ``onnx_proto`` rather than an onnxruntime session or
 ``onnx.load``: on a 47 MB model, measured in one run, the protobuf walk took 0.4 ms, an onnxruntime

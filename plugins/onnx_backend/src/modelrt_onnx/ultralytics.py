@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from modelrt.backend import TensorInfo
 from modelrt.errors import PackageError
+from modelrt.integrity import sha256_of
 from modelrt.manifest import FORMAT_VERSION, ArtifactEntry, InputSpec, Manifest, PostprocessSpec
 from modelrt_onnx.onnx_proto import OnnxHeader
 
@@ -211,7 +212,8 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
         format="onnx",
         path=model.name,
         size=model.stat().st_size,
-        sha256=None,  # a bare file has nothing to verify against
+        # No published checksum exists: pin the content seen now, so the bytes loaded are these bytes.
+        sha256=sha256_of(model),
         precision=_precision(arguments),
     )
     return Manifest(
