@@ -14,9 +14,16 @@ implementations last-registered-first, stopping at the first exception. This wra
   broken, unregisters it and drops what it registered; the rest keep working. Strict mode
   (``strict=True`` or ``MODELRT_STRICT_PLUGINS=1``) turns any broken plugin into a ``PluginError``
   from every query except ``plugins()``, which stays the way to see what went wrong;
-- two plugins claiming the same backend, architecture or source name: the later one is rejected;
-- ``MODELRT_PLUGINS=a,b`` loads only those entry points, ``MODELRT_DISABLE_PLUGINS=a`` skips some.
-  The core's own plugin (``builtin``) is always registered first and cannot be disabled.
+- a plugin's import and hooks are isolated from ``SystemExit`` too (a plugin calling ``sys.exit`` at
+  import is broken, not fatal); only ``KeyboardInterrupt`` goes through;
+- a contested name: when two plugins claim the same backend, architecture or source name, *every*
+  claimant is rejected, and each one's error names the others. Load order never decides who gets a
+  name, so an impostor cannot take ``onnxruntime`` by sorting before ``onnx``; the user settles it by
+  uninstalling one or skipping it with ``MODELRT_DISABLE_PLUGINS``. Names the core's own plugin
+  registers are reserved: a plugin claiming one is rejected alone;
+- ``MODELRT_PLUGINS=a,b`` loads only those entry points, ``MODELRT_DISABLE_PLUGINS=a`` skips some; a
+  name in either that matches no installed plugin is a warning naming the installed ones. The core's
+  own plugin (``builtin``) is always registered first and cannot be disabled.
 
 Hooks are called one plugin at a time, in load order, with the keyword arguments each implementation
 accepts (an implementation may take fewer than its spec). Ranking is the caller's business, from
@@ -44,8 +51,8 @@ from modelrt.errors import InputError, PluginError
 from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec
 
 if TYPE_CHECKING:
-    from modelrt.host_environment import Environment
     from modelrt.host import Host
+    from modelrt.host_environment import Environment
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -107,6 +114,8 @@ class _PluginRecord:
     cause: BaseException | None = None
     plugin: object = None
     registers: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: What the plugin asked to register, kept until every plugin has been heard (contested names).
+    claims: dict[str, tuple[Any, ...]] = attrs.field(factory=dict)
 
     def info(self) -> PluginInfo:
         registers: dict[str, tuple[str, ...]] = {_registers_key(kind): () for kind in _REGISTRATIONS}
@@ -254,6 +263,7 @@ class PluginManager:
             self._admit(record, plugin, declares_core_range=True)
         if self._use_entry_points:
             self._load_entry_points()
+        self._settle_claims()
 
     def _load_entry_points(self) -> None:
         only = _names_from_env(ONLY_ENV) or None
@@ -278,8 +288,15 @@ class PluginManager:
             self._records.append(record)
             with contextlib.suppress(_PluginBroke):
                 self._load_entry_point(record, entry_point, only, disabled)
-        for name in sorted((only or set()) - {record.name for record in self._records}):
-            logger.warning("%s names %r, but no installed plugin has that entry-point name", ONLY_ENV, name)
+        installed = {record.name for record in self._records}
+        for variable, names in ((ONLY_ENV, only or set()), (DISABLE_ENV, disabled - {BUILTIN_NAME})):
+            for name in sorted(names - installed):
+                logger.warning(
+                    "%s names %r, but no installed plugin has that entry-point name (installed: %s)",
+                    variable,
+                    name,
+                    ", ".join(sorted(installed)),
+                )
 
     def _load_entry_point(
         self, record: _PluginRecord, entry_point: Any, only: set[str] | None, disabled: set[str]
@@ -300,7 +317,9 @@ class PluginManager:
         declared = self._check_core_range(record, dist.requires if dist is not None else None)
         try:
             plugin = entry_point.load()
-        except Exception as exc:  # whatever a plugin's import raises must not stop the others
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # whatever a plugin's import raises (sys.exit too) must not stop the others
             raise self._break(record, f"failed to import {entry_point.value}: {_describe(exc)}", exc) from None
         self._admit(record, plugin, declares_core_range=declared)
 
@@ -347,16 +366,13 @@ class PluginManager:
                 kind: self._ask(record, hook_name, _records_of(spec_type))
                 for kind, (hook_name, spec_type) in _REGISTRATIONS.items()
             }
-            self._refuse_taken_names(record, claims)
+            self._refuse_repeated_names(record, claims)
         except pluggy.PluginValidationError as exc:
             self._break(record, self._unknown_hooks(record), exc)
             return
         except _PluginBroke:
             return
-        for kind, specs in claims.items():
-            for spec in specs:
-                self._claims[kind][spec.name] = (spec, record)
-        record.registers = {_registers_key(kind): tuple(spec.name for spec in specs) for kind, specs in claims.items()}
+        record.claims = claims
         record.status = "ok" if declares_core_range else "unversioned"
 
     def _unknown_hooks(self, record: _PluginRecord) -> str:
@@ -380,19 +396,54 @@ class PluginManager:
                         "implement the hook as a plain function",
                     )
 
-    def _refuse_taken_names(self, record: _PluginRecord, claims: Mapping[str, tuple[Any, ...]]) -> None:
+    def _refuse_repeated_names(self, record: _PluginRecord, claims: Mapping[str, tuple[Any, ...]]) -> None:
         for kind, specs in claims.items():
             names = [spec.name for spec in specs]
             for name in names:
                 if names.count(name) > 1:
                     raise self._break(record, f"it registers the {kind} {name!r} twice")
-                taken = self._claims[kind].get(name)
-                if taken is not None:
-                    raise self._break(
-                        record,
-                        f"it registers the {kind} {name!r}, already registered by plugin {taken[1].label()}; "
-                        f"uninstall one of the two, or skip this one with {DISABLE_ENV}={record.name}",
+
+    def _settle_claims(self) -> None:
+        """Grant each name claimed by exactly one plugin; reject every claimant of a contested name.
+
+        Names of the core's own plugin are reserved. Any other contest rejects all its claimants, so
+        which plugin loads first never decides who runs a model.
+        """
+        claimants: dict[tuple[str, str], list[_PluginRecord]] = {}
+        for record in self._working():
+            for kind, specs in record.claims.items():
+                for spec in specs:
+                    claimants.setdefault((kind, spec.name), []).append(record)
+        reasons: dict[int, str] = {}
+        for (kind, name), records in claimants.items():
+            if len(records) == 1:
+                continue
+            for record in records:
+                if record.name == BUILTIN_NAME or id(record) in reasons:
+                    continue
+                others = [other for other in records if other is not record]
+                if records[0].name == BUILTIN_NAME:
+                    reasons[id(record)] = (
+                        f"it registers the {kind} {name!r}, a name reserved by modelrt's core plugin "
+                        f"{records[0].label()}; skip it with {DISABLE_ENV}={record.name} or uninstall it"
                     )
+                else:
+                    skips = " or ".join(f"{DISABLE_ENV}={plugin.name}" for plugin in records)
+                    reasons[id(record)] = (
+                        f"it registers the {kind} {name!r}, also registered by plugin "
+                        f"{', '.join(other.label() for other in others)}; a contested name goes to none of them. "
+                        f"Uninstall the one you do not want, or skip it with {skips}"
+                    )
+        for record in list(self._working()):
+            if id(record) in reasons:
+                self._break(record, reasons[id(record)], with_fix=False)
+                continue
+            for kind, specs in record.claims.items():
+                for spec in specs:
+                    self._claims[kind][spec.name] = (spec, record)
+            record.registers = {
+                _registers_key(kind): tuple(spec.name for spec in specs) for kind, specs in record.claims.items()
+            }
 
     # ---------------------------------------------------------------------------------------- hooks
 
@@ -411,13 +462,17 @@ class PluginManager:
             return accept(impl.function(**{argument: kwargs[argument] for argument in impl.argnames}))
         except _BadAnswer as exc:
             raise self._break(record, f"its {hook_name} answered {exc}", exc) from None
-        except Exception as exc:  # a plugin's failure must not reach the caller: it is isolated instead
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a plugin's failure (sys.exit too) must not reach the caller: it is isolated
             raise self._break(record, f"its {hook_name} raised {_describe(exc)}", exc) from None
 
-    def _break(self, record: _PluginRecord, reason: str, cause: BaseException | None = None) -> _PluginBroke:
+    def _break(
+        self, record: _PluginRecord, reason: str, cause: BaseException | None = None, *, with_fix: bool = True
+    ) -> _PluginBroke:
         """Mark ``record`` broken, unregister it and drop its claims; returns the exception to raise."""
         record.status = "broken"
-        record.error = f"{reason}{_fix_for(record)}"
+        record.error = f"{reason}{_fix_for(record)}" if with_fix else reason
         record.cause = cause
         record.registers = {}
         for claims in self._claims.values():

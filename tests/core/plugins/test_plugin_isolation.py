@@ -9,13 +9,17 @@ import attrs
 import pytest
 
 from modelrt._version import __version__ as core_version
-from modelrt.errors import PluginError
+from modelrt.errors import InputError, PluginError
 from modelrt.plugin_manager import PluginManager
 from modelrt.specs import ArchitectureSpec, BackendSpec, SourceSpec
 
 
 def _raise_runtime_error() -> list[BackendSpec]:
     raise RuntimeError("backend table is corrupt")
+
+
+def _exit() -> list[BackendSpec]:
+    raise SystemExit(1)
 
 
 @attrs.frozen
@@ -32,7 +36,8 @@ class BrokenInstall:
         "hook-raises",
         "misspelt-hook",
         "needs-newer-core",
-        "claims-a-taken-backend",
+        "exits-at-import",
+        "hook-exits",
         "answers-with-wrong-type",
     ]
 )
@@ -53,9 +58,12 @@ def broken_install(request, installed, entry_point, distribution, make_plugin, b
         target = backend_plugin("bad_plugin", "bad-backend")
         bad_distribution = distribution("modelrt-bad", requires=["modelrt-core>=99"])
         says = ("modelrt-core>=99", core_version, "pip install -U")
-    elif case == "claims-a-taken-backend":
-        target = backend_plugin("bad_plugin", "good-backend")
-        says = ("'good-backend'", "already registered by plugin 'a-good' (modelrt-good)")
+    elif case == "hook-exits":
+        target = make_plugin("bad_plugin", register_backends=_exit)
+        says = ("register_backends raised", "SystemExit")
+    elif case == "exits-at-import":
+        target = SystemExit(3)
+        says = ("failed to import", "SystemExit: 3")
     else:
         target = make_plugin("bad_plugin", register_backends=lambda: [{"name": "dict-backend"}])
         says = ("register_backends answered", "dict", "BackendSpec")
@@ -246,7 +254,7 @@ def test_a_hook_wrapper_is_refused(installed, entry_point, distribution):
         ("register_sources", SourceSpec("shared", ("shared://",), 1, "fake:Source")),
     ],
 )
-def test_a_name_claimed_twice_breaks_the_later_plugin_naming_both(
+def test_a_name_claimed_by_two_plugins_goes_to_neither_and_each_names_the_other(
     installed, entry_point, distribution, make_plugin, hook, record
 ):
     installed(
@@ -255,9 +263,59 @@ def test_a_name_claimed_twice_breaks_the_later_plugin_naming_both(
     )
     manager = PluginManager()
     kind = hook.removeprefix("register_").removesuffix("s")
-    assert manager.owner(kind, "shared") == "first"
-    error = _info(manager, "second").error
-    assert f"registers the {kind} 'shared', already registered by plugin 'first' (modelrt-first)" in error
+    with pytest.raises(InputError, match="no plugin registers"):
+        manager.owner(kind, "shared")
+    first, second = _info(manager, "first"), _info(manager, "second")
+    assert (first.status, second.status) == ("broken", "broken")
+    assert f"registers the {kind} 'shared', also registered by plugin 'second' (modelrt-second)" in first.error
+    assert f"registers the {kind} 'shared', also registered by plugin 'first' (modelrt-first)" in second.error
+    assert "MODELRT_DISABLE_PLUGINS=first or MODELRT_DISABLE_PLUGINS=second" in second.error
+
+
+def test_a_contest_is_settled_by_disabling_one_claimant(
+    installed, entry_point, distribution, backend_plugin, monkeypatch
+):
+    installed(
+        entry_point("aa-impostor", backend_plugin("impostor_plugin", "shared"), distribution("modelrt-impostor")),
+        entry_point("real", backend_plugin("real_plugin", "shared"), distribution("modelrt-real")),
+    )
+    monkeypatch.setenv("MODELRT_DISABLE_PLUGINS", "aa-impostor")
+    manager = PluginManager()
+    assert manager.owner("backend", "shared") == "real"
+    assert _info(manager, "aa-impostor").status == "disabled"
+
+
+def test_a_contest_keeps_the_uncontested_plugins_working(installed, entry_point, distribution, backend_plugin):
+    installed(
+        entry_point("one", backend_plugin("one_plugin", "shared"), distribution("modelrt-one")),
+        entry_point("two", backend_plugin("two_plugin", "shared"), distribution("modelrt-two")),
+        entry_point("three", backend_plugin("three_plugin", "own"), distribution("modelrt-three")),
+    )
+    manager = PluginManager()
+    assert manager.owner("backend", "own") == "three"
+
+
+def test_a_name_of_the_core_is_reserved_and_only_the_claimant_is_rejected(
+    installed, entry_point, distribution, make_plugin
+):
+    builtin_architecture = next(iter(PluginManager(entry_points=False).architectures()))
+    claim = ArchitectureSpec(builtin_architecture, ("object-detection",), "fake:Arch")
+    installed(entry_point("aa-early", make_plugin("early_plugin", register_architectures=lambda: [claim])))
+    manager = PluginManager()
+    assert manager.owner("architecture", builtin_architecture) == "builtin"
+    assert "reserved by modelrt's core plugin 'builtin'" in _info(manager, "aa-early").error
+
+
+@pytest.mark.parametrize("variable", ["MODELRT_PLUGINS", "MODELRT_DISABLE_PLUGINS"])
+def test_a_misspelt_plugin_name_in_a_selection_variable_is_a_warning_naming_the_installed_ones(
+    installed, entry_point, distribution, backend_plugin, monkeypatch, caplog, variable
+):
+    installed(entry_point("onnx-like", backend_plugin("onnx_like", "b"), distribution("modelrt-onnx-like")))
+    monkeypatch.setenv(variable, "onxx")
+    with caplog.at_level(logging.WARNING, logger="modelrt.plugins"):
+        PluginManager().plugins()
+    (warning,) = [record.getMessage() for record in caplog.records if "onxx" in record.getMessage()]
+    assert variable in warning and "installed: builtin, onnx-like" in warning
 
 
 def test_a_plugin_registering_one_name_twice_is_broken(installed, entry_point, distribution, backend_plugin):
