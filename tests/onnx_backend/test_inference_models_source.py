@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import copy
+import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,8 @@ def test_the_weights_are_the_one_onnx_artifact_pinned_to_the_content_seen_at_ope
     (artifact,) = source.open(str(root)).manifest.artifacts
     weights = root / "weights.onnx"
     assert (artifact.path, artifact.format) == ("weights.onnx", "onnx")
-    assert (artifact.size, artifact.sha256) == (weights.stat().st_size, hashlib.sha256(weights.read_bytes()).hexdigest())
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert (artifact.size, artifact.sha256) == (weights.stat().st_size, digest)
 
 
 def test_the_manifest_is_valid_for_the_core_parser(
@@ -205,7 +206,57 @@ def test_invalid_json_is_a_package_error_naming_the_file(
 ) -> None:
     root = inference_models_package()
     (root / "inference_config.json").write_text("{not json")
-    with pytest.raises(PackageError, match=r"inference_config\.json is not valid JSON"):
+    with pytest.raises(PackageError, match=r"inference_config\.json: not valid JSON"):
+        source.open(str(root))
+
+
+def _edit_config(root: Any, edit: Any) -> None:
+    path = root / "inference_config.json"
+    config = json.loads(path.read_text())
+    edit(config)
+    path.write_text(json.dumps(config))
+
+
+def test_a_repeated_key_is_refused_since_readers_disagree_on_which_copy_wins(
+    source: InferenceModelsSource, inference_models_package: Any
+) -> None:
+    root = inference_models_package()
+    text = (root / "inference_config.json").read_text()
+    (root / "inference_config.json").write_text(text.replace("{", '{"post_processing": {"type": "nms"}, ', 1))
+    with pytest.raises(PackageError, match="'post_processing' appears more than once"):
+        source.open(str(root))
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda c: c["post_processing"].update(fused="false"), "post_processing.fused is 'false'"),
+        (
+            lambda c: c["network_input"].update(dynamic_spatial_size_supported="no"),
+            "network_input.dynamic_spatial_size_supported is 'no'",
+        ),
+        (
+            lambda c: c["network_input"].update(normalization=[["0.5", 0, 0], [1, 1, 1]]),
+            "network_input.normalization is '0.5'; modelrt supports a number",
+        ),
+        (lambda c: c["network_input"].update(padding_value=""), "network_input.padding_value is ''"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(
+    source: InferenceModelsSource, inference_models_package: Any, edit: Any, says: str
+) -> None:
+    root = inference_models_package()
+    _edit_config(root, edit)
+    with pytest.raises(PackageError, match=re.escape(says)):
+        source.open(str(root))
+
+
+def test_an_oversized_config_is_refused_before_it_is_parsed(
+    source: InferenceModelsSource, inference_models_package: Any
+) -> None:
+    root = inference_models_package()
+    (root / "inference_config.json").write_text('{"pad": "' + "x" * (2 * 1024 * 1024) + '"}')
+    with pytest.raises(PackageError, match="over 1048576 bytes"):
         source.open(str(root))
 
 

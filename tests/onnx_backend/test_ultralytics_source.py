@@ -62,7 +62,8 @@ def test_the_artifact_is_pinned_to_the_content_seen_at_open(source: UltralyticsO
     path = models.detector()
     (artifact,) = source.open(str(path)).manifest.artifacts
     assert (artifact.role, artifact.format, artifact.path) == ("main", "onnx", path.name)
-    assert (artifact.size, artifact.sha256) == (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (artifact.size, artifact.sha256) == (path.stat().st_size, digest)
     assert artifact.precision == "fp32"
 
 

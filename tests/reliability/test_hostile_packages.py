@@ -130,6 +130,7 @@ def test_a_wrong_json_type_is_a_package_error_naming_the_key(
 OUT_OF_RANGE = [
     ("input", "pad_value", 256, "pad_value=256 is outside [0, 255]"),
     ("input", "std", [1, 0, 1], "holds a 0"),
+    ("input", "std", [1, 1e-320, 1], "smaller than 1e-06"),
     ("input", "size_multiple", 0, "size_multiple=0 must be a finite number >= 1"),
     ("input", "size", [100_000, 100_000], "over the limit of 100000000"),
     ("postprocess", "confidence", 1.5, "confidence=1.5 is outside [0, 1]"),

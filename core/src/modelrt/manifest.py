@@ -11,8 +11,8 @@ A manifest may come from a stranger, so parsing is strict and bounded:
   ``PackageError``s naming the key. A whole number may be written ``640`` or ``640.0``, as JSON Schema
   allows; ``640.5`` is refused rather than truncated. NaN, infinities and duplicate keys are refused.
 - Values are checked where a wrong one would fail later, far from its cause: thresholds within
-  [0, 1], ``pad_value`` within 0-255, ``std`` non-zero, ``size_multiple`` at least 1, artifact paths
-  non-empty and free of NUL characters.
+  [0, 1], ``pad_value`` within 0-255, ``std`` at least ``MIN_STD`` in magnitude, ``size_multiple`` at
+  least 1, artifact paths non-empty and free of NUL characters.
 - Limits keep a hostile manifest from exhausting memory: the file is at most ``MAX_MANIFEST_BYTES``
   (read no further), nesting deeper than Python's recursion limit is refused, at most ``MAX_LABELS``
   labels, and a network input (batch x height x width, for a fixed batch size) of at most
@@ -54,6 +54,7 @@ __all__ = [
     "manifest_from_dict",
     "manifest_schema",
     "manifest_to_dict",
+    "parse_json_strictly",
     "read_manifest",
 ]
 
@@ -122,9 +123,19 @@ def _at_least(low: float, *, exclusive: bool = False) -> Any:
     return check
 
 
-def _non_zero(_instance: object, attribute: attrs.Attribute, value: tuple[float, ...]) -> None:
+#: The smallest |std| accepted: real models use 0.2-80. Dividing by less overflows float32 to infinity,
+#: and the results turn to NaN (which JSON cannot even write).
+MIN_STD = 1e-6
+
+
+def _divisor(_instance: object, attribute: attrs.Attribute, value: tuple[float, ...]) -> None:
     if any(v == 0 for v in value):
         raise ValueError(f"{attribute.name}={list(value)} holds a 0; pixel values are divided by it")
+    if any(abs(v) < MIN_STD for v in value):
+        raise ValueError(
+            f"{attribute.name}={list(value)} holds a value smaller than {MIN_STD} in magnitude; pixel values are "
+            "divided by it and would overflow"
+        )
 
 
 def _finite(_instance: object, attribute: attrs.Attribute, value: float) -> None:
@@ -164,7 +175,7 @@ class InputSpec:
     dtype: Literal["float32", "float16", "uint8"] = "float32"
     scale: float = attrs.field(default=1.0 / 255.0, validator=_finite)
     mean: tuple[float, float, float] = attrs.field(default=(0.0, 0.0, 0.0), converter=_three_floats)
-    std: tuple[float, float, float] = attrs.field(default=(1.0, 1.0, 1.0), converter=_three_floats, validator=_non_zero)
+    std: tuple[float, float, float] = attrs.field(default=(1.0, 1.0, 1.0), converter=_three_floats, validator=_divisor)
     batch: int | Literal["dynamic"] = attrs.field(default="dynamic", validator=_input_within_limit)
     crop_resize: int | None = attrs.field(default=None, validator=_at_least(1))
 
@@ -475,7 +486,7 @@ def read_manifest(package_dir: Path) -> Manifest:
         raise PackageError(f"cannot read {path}: {error.strerror}") from None
     if len(raw) > MAX_MANIFEST_BYTES:  # the file grew after stat
         raise PackageError(f"{path} is over the limit of {MAX_MANIFEST_BYTES} bytes for a manifest")
-    return manifest_from_dict(_parse_json(raw, path), origin=str(path))
+    return manifest_from_dict(parse_json_strictly(raw, path), origin=str(path))
 
 
 class _NotJSON(ValueError):
@@ -496,7 +507,12 @@ def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
-def _parse_json(raw: bytes, path: Path) -> Any:
+def parse_json_strictly(raw: bytes, path: Path) -> Any:
+    """Parse UTF-8 JSON as the format defines it: no NaN or infinities, no repeated keys, bounded nesting.
+
+    Every problem is a ``PackageError`` naming ``path``. Sources reading other packages' JSON configs use
+    it too, so no config means one thing to a validator and another to modelrt.
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

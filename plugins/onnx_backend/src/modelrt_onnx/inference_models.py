@@ -18,22 +18,32 @@ What is mapped, and how:
   rather than silently skipped; ``auto-orient`` concerns image files' EXIF data and is ignored.
 
 Every problem is a ``PackageError`` naming the file and the key (inference-models leaks an
-``AttributeError`` for a config without ``post_processing``).
+``AttributeError`` for a config without ``post_processing``). The configs are read as strictly as a
+modelrt manifest: at most ``MAX_CONFIG_BYTES``, no repeated keys, no NaN, and values of the JSON type the
+key needs (``"false"`` is not false, ``"0.5"`` is not a number).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from modelrt.errors import PackageError
 from modelrt.integrity import sha256_of
-from modelrt.manifest import FORMAT_VERSION, ArtifactEntry, InputSpec, Manifest, PostprocessSpec
+from modelrt.manifest import (
+    FORMAT_VERSION,
+    MAX_LABELS,
+    ArtifactEntry,
+    InputSpec,
+    Manifest,
+    PostprocessSpec,
+    parse_json_strictly,
+)
 
 __all__ = [
     "CLASS_NAMES",
     "INFERENCE_CONFIG",
+    "MAX_CONFIG_BYTES",
     "MODEL_CONFIG",
     "SOURCE_NAME",
     "WEIGHTS",
@@ -45,6 +55,9 @@ MODEL_CONFIG = "model_config.json"
 INFERENCE_CONFIG = "inference_config.json"
 CLASS_NAMES = "class_names.txt"
 WEIGHTS = "weights.onnx"
+#: The configs and the class list hold metadata only; larger files are refused before they are read.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CLASS_NAMES_BYTES = 16 * 1024 * 1024
 
 _ARCHITECTURES = {"yolov8": "yolov8", "yolov11": "yolov8", "yolov12": "yolov8", "yolov5": "yolov5"}
 _TASK: Literal["object-detection"] = "object-detection"
@@ -65,13 +78,7 @@ class _Config:
                 f"{path.parent} is missing {path.name}, which every inference-models package has; copy "
                 "the complete package directory"
             )
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            raise PackageError(f"cannot read {path}: {error}") from None
-        except json.JSONDecodeError as error:
-            raise PackageError(f"{path} is not valid JSON ({error.msg} at line {error.lineno})") from None
-        self.data = self.mapping(data, "the file")
+        self.data = self.mapping(parse_json_strictly(_read_bounded(path, MAX_CONFIG_BYTES), path), "the file")
 
     def mapping(self, value: Any, key: str) -> _Json:
         if not isinstance(value, dict):
@@ -86,6 +93,32 @@ class _Config:
 
     def invalid(self, key: str, value: Any, expected: str) -> PackageError:
         return PackageError(f"{self.path}: {key} is {value!r}; modelrt supports {expected}")
+
+    def flag(self, section: _Json, key: str, where: str) -> bool:
+        """A true/false setting (absent or null: false); a string such as ``"false"`` is refused."""
+        value = section.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.invalid(f"{where}.{key}" if where else key, value, "true or false")
+        return value
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as error:
+        raise PackageError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(raw) > limit:
+        raise PackageError(f"{path} is over {limit} bytes; it holds metadata only, so this is not a package file")
+    return raw
+
+
+def _number(config: _Config, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise config.invalid(key, value, "a number")
+    return float(value)
 
 
 def _positive_number(config: _Config, key: str, value: Any) -> float:
@@ -117,7 +150,9 @@ def _refuse_pixel_steps(config: _Config) -> None:
     steps = config.mapping(config.data.get("image_pre_processing") or {}, "image_pre_processing")
     for step in _PIXEL_CHANGING_STEPS:
         settings = steps.get(step)
-        if isinstance(settings, dict) and settings.get("enabled"):
+        if settings is not None and config.flag(
+            config.mapping(settings, f"image_pre_processing.{step}"), "enabled", f"image_pre_processing.{step}"
+        ):
             raise PackageError(
                 f"{config.path}: image_pre_processing.{step} is enabled; modelrt does not apply that step "
                 "yet, and running without it would give wrong results. Export the model without it."
@@ -125,7 +160,7 @@ def _refuse_pixel_steps(config: _Config) -> None:
 
 
 def _size_multiple(config: _Config, network: _Json) -> tuple[bool, int]:
-    if not network.get("dynamic_spatial_size_supported", False):
+    if not config.flag(network, "dynamic_spatial_size_supported", "network_input"):
         return False, 32
     mode = network.get("dynamic_spatial_size_mode") or {"type": "any-size"}
     mode = config.mapping(mode, "network_input.dynamic_spatial_size_mode")
@@ -154,7 +189,8 @@ def _input_spec(config: _Config) -> InputSpec:
     color = config.require(network, "color_mode", "network_input")
     if color not in ("rgb", "bgr"):
         raise config.invalid("network_input.color_mode", color, "rgb, bgr")
-    pad_value = network.get("padding_value") or 0
+    pad_value = network.get("padding_value")
+    pad_value = 0 if pad_value is None else pad_value
     if isinstance(pad_value, bool) or not isinstance(pad_value, int) or not 0 <= pad_value <= 255:
         raise config.invalid("network_input.padding_value", pad_value, "an integer from 0 to 255")
     scaling = network.get("scaling_factor")
@@ -183,12 +219,10 @@ def _normalization(config: _Config, value: Any) -> tuple[tuple[float, ...], tupl
     if value is None:
         return (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
     well_formed = isinstance(value, list) and len(value) == 2
-    if well_formed and all(isinstance(part, list) and len(part) == 3 for part in value):
-        try:
-            return tuple(float(v) for v in value[0]), tuple(float(v) for v in value[1])
-        except (TypeError, ValueError):
-            pass
-    raise config.invalid("network_input.normalization", value, "[[mean r, g, b], [std r, g, b]]")
+    if not (well_formed and all(isinstance(part, list) and len(part) == 3 for part in value)):
+        raise config.invalid("network_input.normalization", value, "[[mean r, g, b], [std r, g, b]]")
+    key = "network_input.normalization"
+    return tuple(_number(config, key, v) for v in value[0]), tuple(_number(config, key, v) for v in value[1])
 
 
 def _batch(config: _Config) -> int | Literal["dynamic"]:
@@ -204,7 +238,7 @@ def _check_post_processing(config: _Config) -> None:
     kind = config.require(post, "type", "post_processing")
     if kind != "nms":
         raise config.invalid("post_processing.type", kind, "'nms' (object detection)")
-    if post.get("fused", False):
+    if config.flag(post, "fused", "post_processing"):
         raise config.invalid(
             "post_processing.fused", True, "un-fused NMS (modelrt runs NMS itself; use the un-fused export)"
         )
@@ -214,14 +248,16 @@ def _class_names(path: Path) -> tuple[str, ...]:
     if not path.is_file():
         raise PackageError(f"{path.parent} is missing {path.name}; it lists the class names, one per line")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
+        lines = _read_bounded(path, MAX_CLASS_NAMES_BYTES).decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
         raise PackageError(f"cannot read {path}: {error}") from None
     names = [line.strip() for line in lines]
     while names and not names[-1]:
         names.pop()
     if not names:
         raise PackageError(f"{path} lists no class names; it needs one name per line")
+    if len(names) > MAX_LABELS:
+        raise PackageError(f"{path} lists {len(names)} class names, over the limit of {MAX_LABELS}")
     return tuple(names)
 
 
