@@ -81,7 +81,7 @@ class _Variants:
         from modelrt.timing import StageTimer
 
         timer = StageTimer()
-        results = self.model.predict([self.image] * batch, timer=timer)
+        results = self.model.predict([self.image] * batch, color="rgb", timer=timer)
         assert isinstance(results, list)  # a list in, a list out
         triples = [(r.xyxy, r.confidence, r.class_id) for r in results if isinstance(r, Detections)]
         return triples, {stage: timer.seconds[stage] for stage in ("pre", "run", "post")}

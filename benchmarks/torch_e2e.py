@@ -76,7 +76,7 @@ def run(image_path: Path, runs: int, warmup: int, threads: int) -> dict[str, Any
 
     def predict() -> dict[str, float]:
         timer = StageTimer()
-        model.predict(image, timer=timer)
+        model.predict(image, color="rgb", timer=timer)
         return timer.seconds
 
     np.testing.assert_allclose(session.run({"image": tensor})["logits"], floor_logits(), rtol=1e-5, atol=1e-5)

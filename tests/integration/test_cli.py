@@ -113,7 +113,8 @@ def test_env_on_a_jetson_without_its_plugin_advises_installing_it(tmp_path: Path
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert "modelrt[jetson]" in data["install_command"]
+    assert any(finding["install"] == ["modelrt[jetson]"] for finding in data["findings"])
+    assert data["install_command"]  # worded for how modelrt is installed here: see test_install_advice.py
     assert any(f["row"] == "jetson" and f["severity"] == "warning" for f in data["findings"])
 
 

@@ -48,7 +48,7 @@ def test_text_detector_finds_every_text_line_of_the_scanned_page(
 
 def test_text_lines_carry_polygons_inside_the_image(text_detector: modelrt.Model) -> None:
     image = cv2.imread(str(IMAGES / "page.png"))[:, :, ::-1]
-    lines = text_detector.predict(image)
+    lines = text_detector.predict(image, color="rgb")
     height, width = image.shape[:2]
     assert lines.polygons is not None and len(lines.polygons) == len(lines)
     for polygon in lines.polygons:

@@ -62,7 +62,7 @@ def model(package: Path) -> modelrt.Model:
 def test_the_tiny_model_really_runs(model: modelrt.Model) -> None:
     red = np.zeros((10, 10, 3), np.uint8)
     red[..., 0] = 255
-    assert model.predict(red).label == "red"
+    assert model.predict(red, color="rgb").label == "red"
 
 
 def test_corrupt_onnx_is_a_package_error_naming_the_file(tmp_path: Path) -> None:

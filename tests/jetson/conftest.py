@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from modelrt.compatibility import JETSON_FACTS_KEY
-from modelrt.host_environment import Environment, probe_environment
 from modelrt.host import HOST_ROOT_VARIABLE, Host
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.plugin_manager import PluginManager
 from modelrt.specs import Finding
 from modelrt.testing import manager_with

@@ -3,8 +3,9 @@
 The CLI runs in a subprocess with this interpreter and ``MODELRT_HOST_ROOT``, with only the jetson
 plugin enabled. What belongs to this interpreter rather than to the fake host (the Python version,
 installed runtimes, the built-in plugin's registrations, the temporary root's path, other plugins)
-is replaced by placeholders before comparing. ``MODELRT_UPDATE_SNAPSHOTS=1`` rewrites the snapshots;
-review the diff before committing it.
+is replaced by placeholders before comparing; install commands are compared as an install from a package
+index words them, since a source checkout words them with its own paths. ``MODELRT_UPDATE_SNAPSHOTS=1``
+rewrites the snapshots; review the diff before committing it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from modelrt.host import HOST_ROOT_VARIABLE, Host
+from modelrt.installation import FROM_INDEX, META_DISTRIBUTION, META_EXTRAS, detect_installation
 from modelrt.testing.hosts import (
     JETSON_ORIN_NX_16GB_COMPATIBLE,
     JETSON_ORIN_NX_MODEL,
@@ -82,6 +84,15 @@ def run_env(root: Path, *arguments: str) -> str:
     return completed.stdout
 
 
+def released_names(text: str) -> str:
+    """``text`` with this interpreter's install commands for each ``modelrt[extra]`` put as an index install's."""
+    installation = detect_installation()
+    for extra in sorted(META_EXTRAS, key=lambda extra: len(META_EXTRAS[extra]), reverse=True):
+        requirement = f"{META_DISTRIBUTION}[{extra}]"
+        text = text.replace(installation.pip_install([requirement]), FROM_INDEX.pip_install([requirement]))
+    return text
+
+
 def compare_with_snapshot(name: str, actual: str) -> None:
     path = SNAPSHOTS / name
     if os.environ.get("MODELRT_UPDATE_SNAPSHOTS") == "1":
@@ -109,6 +120,8 @@ def normalised_text(text: str) -> str:
             placeholder = {"Host root": "<root> (a fake root)", "Python": "<python>", "Runtimes": "<runtimes>"}
             kept.append(label + placeholder[label.strip()])
             index += len(continuation)
+        elif section == "modelrt environment" and line.startswith("  Source tree "):
+            index += len(continuation)
         elif section == "Plugins" and line.startswith("  ") and not line.startswith(LABEL_INDENT[:10]):
             name, *columns = line.split()
             if name in KEPT_PLUGINS:
@@ -119,7 +132,7 @@ def normalised_text(text: str) -> str:
         else:
             kept.append(line)
         index += 1
-    return "\n".join(kept) + "\n"
+    return released_names("\n".join(kept) + "\n")
 
 
 def _continuation(lines: list[str], start: int) -> list[str]:
@@ -150,6 +163,9 @@ def normalised_json(text: str) -> str:
         host_root="<root>", python_version="<python>", python_implementation="<python>", runtimes="<runtimes>"
     )
     environment["unknown"].pop("runtimes", None)
+    data["installation"] = "<installation>"
+    data["install_commands"] = [released_names(command) for command in data["install_commands"]]
+    data["install_command"] = data["install_command"] and released_names(data["install_command"])
     data["plugins"] = [plugin for plugin in data["plugins"] if plugin["name"] in KEPT_PLUGINS]
     for plugin in data["plugins"]:
         if plugin["name"] == "builtin":

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelrt.host_environment import Environment
 from modelrt.host import FAKE_HOST_FILE, Host
+from modelrt.host_environment import Environment
 from modelrt.testing.hosts import make_jetson_host, write_file, write_jetson_libraries
 from modelrt_jetson.probe import probe_jetson
 from modelrt_jetson.verdicts import jetson_findings

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from modelrt.host_environment import Environment
 from modelrt.hardware_matrix import HARDWARE_MATRIX
 from modelrt.host import Host
+from modelrt.host_environment import Environment
 from modelrt.specs import Finding, Severity, Status
 from modelrt.testing.hosts import (
     JETSON_R35_TEGRA_RELEASE,

@@ -6,6 +6,7 @@ external data escaping the package, an opset from the future) is exact and docum
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,7 +19,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from modelrt.backend import Artifact
+from modelrt.backend import Artifact, DataFile
 from modelrt.options import RunOptions
 from modelrt_onnx.backend import OnnxRuntimeBackend
 
@@ -190,12 +191,7 @@ class ModelFiles:
         The data file is written at ``write_data_at`` (default: ``location`` next to the model).
         """
         weights = np.arange(3, dtype=np.float32)
-        tensor = numpy_helper.from_array(weights, "w")
-        tensor.ClearField("raw_data")
-        tensor.data_location = TensorProto.EXTERNAL
-        for key, value in (("location", location), ("offset", "0"), ("length", str(weights.nbytes))):
-            entry = tensor.external_data.add()
-            entry.key, entry.value = key, value
+        tensor = external_tensor(weights, "w", location)
         graph = helper.make_graph(
             [helper.make_node("Add", ["x", "w"], ["y"])],
             "external",
@@ -211,11 +207,7 @@ class ModelFiles:
 
     def with_external_data_in_subgraph(self, model_name: str, location: str) -> Path:
         """An ``If`` node whose branch holds an initializer stored externally at ``location``."""
-        tensor = numpy_helper.from_array(np.ones(3, np.float32), "branch_weight")
-        tensor.ClearField("raw_data")
-        tensor.data_location = TensorProto.EXTERNAL
-        entry = tensor.external_data.add()
-        entry.key, entry.value = "location", location
+        tensor = external_tensor(np.ones(3, np.float32), "branch_weight", location)
         branch = helper.make_graph(
             [helper.make_node("Identity", ["branch_weight"], ["branch_out"])],
             "branch",
@@ -230,6 +222,118 @@ class ModelFiles:
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])],
         )
         return _save(_model(graph), self.path(model_name))
+
+
+def external_tensor(values: np.ndarray, name: str, location: str) -> onnx.TensorProto:
+    """A tensor whose bytes are at ``location`` (offset 0), as ``onnx`` writes external data."""
+    tensor = numpy_helper.from_array(values, name)
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", str(values.nbytes))):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    return tensor
+
+
+#: ``w`` of the models below: float32 [3] = 0, 1, 2, as stored in their external-data file.
+EXTERNAL_WEIGHTS = np.arange(3, dtype=np.float32)
+#: Every place of an ONNX model where a tensor may keep its bytes in another file.
+EXTERNAL_DATA_PLACES = (
+    "initializer",
+    "constant-node",
+    "tensors-attribute",
+    "if-branch",
+    "graphs-attribute",
+    "sparse-initializer",
+    "sparse-attribute",
+    "function-node",
+    "function-attribute-default",
+    "training-graph",
+)
+#: The places above whose model onnxruntime runs: y = x + w, with x float32 [3].
+RUNNABLE_EXTERNAL_DATA_PLACES = (
+    "initializer",
+    "constant-node",
+    "if-branch",
+    "sparse-initializer",
+    "sparse-attribute",
+    "function-node",
+)
+
+
+def external_data_model(place: str, location: str) -> onnx.ModelProto:
+    """A model whose only externally stored tensor (``EXTERNAL_WEIGHTS`` at ``location``) sits at ``place``."""
+    weights = external_tensor(EXTERNAL_WEIGHTS, "w", location)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])
+    add = helper.make_node("Add", ["x", "w"], ["y"])
+    indices = numpy_helper.from_array(np.arange(3, dtype=np.int64), "w_indices")
+    sparse = helper.make_sparse_tensor(weights, indices, [3])
+    custom = helper.make_opsetid("com.example.vision", 1)
+    nodes: list[onnx.NodeProto] = [add]
+    initializers: list[onnx.TensorProto] = []
+    functions: list[onnx.FunctionProto] = []
+    if place == "initializer":
+        initializers.append(weights)
+    elif place == "constant-node":
+        nodes.insert(0, helper.make_node("Constant", [], ["w"], value=weights))
+    elif place == "tensors-attribute":
+        nodes.insert(0, helper.make_node("Table", [], ["w"], domain=custom.domain, entries=[weights]))
+    elif place == "if-branch":
+        branch = helper.make_graph([helper.make_node("Identity", ["w"], ["w_out"])], "branch", [], [y], [weights])
+        branch.output[0].name = "w_out"
+        nodes[:0] = [
+            helper.make_node("Constant", [], ["always"], value=numpy_helper.from_array(np.array(True), "always")),
+            helper.make_node("If", ["always"], ["w"], then_branch=branch, else_branch=branch),
+        ]
+    elif place == "graphs-attribute":
+        body = helper.make_graph([], "body", [], [], [weights])
+        nodes.insert(0, helper.make_node("Switch", [], ["w"], domain=custom.domain, cases=[body]))
+    elif place == "sparse-initializer":
+        graph = helper.make_graph(nodes, place, [x], [y], sparse_initializer=[sparse])
+        return _model(graph)
+    elif place == "sparse-attribute":
+        nodes.insert(0, helper.make_node("Constant", [], ["w"], sparse_value=sparse))
+    elif place in ("function-node", "function-attribute-default"):
+        inner = [helper.make_node("Constant", [], ["fw"], value=weights), helper.make_node("Add", ["fx", "fw"], ["fy"])]
+        default = helper.make_attribute("scale", weights)
+        function = helper.make_function(
+            custom.domain,
+            "AddWeights",
+            ["fx"],
+            ["fy"],
+            inner if place == "function-node" else [helper.make_node("Identity", ["fx"], ["fy"])],
+            [helper.make_opsetid("", 17)],
+            attribute_protos=[default] if place == "function-attribute-default" else None,
+        )
+        functions.append(function)
+        nodes = [helper.make_node("AddWeights", ["x"], ["y"], domain=custom.domain)]
+    elif place == "training-graph":
+        initializers.append(numpy_helper.from_array(EXTERNAL_WEIGHTS, "w"))
+    else:
+        raise ValueError(place)
+    graph = helper.make_graph(nodes, place, [x], [y], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), custom], functions=functions or None)
+    model.ir_version = 8
+    if place == "training-graph":
+        model.training_info.add().initialization.CopyFrom(helper.make_graph([], "init", [], [], [weights]))
+    return model
+
+
+def move_weights_to_external_data(model_path: Path) -> Path:
+    """Re-save ``model_path`` with every initializer in ``<name>.data`` beside it, as exporters of large models do."""
+    model = onnx.load(str(model_path))
+    data_name = f"{model_path.name}.data"
+    onnx.save_model(model, str(model_path), save_as_external_data=True, location=data_name, size_threshold=0)
+    return model_path.parent / data_name
+
+
+def save_external_data_model(directory: Path, place: str, location: str = "weights.bin") -> Path:
+    """``model.onnx`` with its tensor at ``place``, and ``EXTERNAL_WEIGHTS`` at ``location`` beside it."""
+    model_path = _save(external_data_model(place, location), directory / "model.onnx")
+    (directory / location).parent.mkdir(parents=True, exist_ok=True)
+    (directory / location).write_bytes(EXTERNAL_WEIGHTS.tobytes())
+    return model_path
 
 
 @pytest.fixture
@@ -247,13 +351,26 @@ def one_thread() -> RunOptions:
     return RunOptions(threads=1, warmup=0)
 
 
-def artifact_for(path: Path, package_root: Path | None = None, precision: str | None = None) -> Artifact:
+def artifact_for(
+    path: Path, package_root: Path | None = None, precision: str | None = None, data_files: Sequence[Path] = ()
+) -> Artifact:
+    """An artifact as a package hands it over; ``data_files`` are covered with their current size and sha256."""
+    root = package_root if package_root is not None else path.parent
     return Artifact(
         role="main",
         format="onnx",
         file=path,
-        package_root=package_root if package_root is not None else path.parent,
+        package_root=root,
         precision=precision,
+        data_files=tuple(
+            DataFile(
+                file=file.resolve(),
+                path=file.relative_to(root).as_posix(),
+                size=file.stat().st_size,
+                sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
+            )
+            for file in data_files
+        ),
     )
 
 

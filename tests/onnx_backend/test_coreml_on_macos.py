@@ -14,8 +14,8 @@ import pytest
 
 import modelrt
 from modelrt.devices import Device
-from modelrt.host_environment import Environment, probe_environment
 from modelrt.errors import HardwareError
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.package_builder import build_package
 from modelrt.testing.hosts import make_macos_host
 from modelrt.testing.managers import manager_with

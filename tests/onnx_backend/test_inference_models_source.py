@@ -19,6 +19,8 @@ from modelrt.options import RunOptions
 from modelrt_onnx.backend import OnnxRuntimeBackend
 from modelrt_onnx.sources import InferenceModelsSource
 
+from .conftest import move_weights_to_external_data
+
 VALID_INFERENCE_CONFIG: dict[str, Any] = {
     "image_pre_processing": {},
     "network_input": {
@@ -90,6 +92,19 @@ def test_the_weights_are_the_one_onnx_artifact_pinned_to_the_content_seen_at_ope
     assert (artifact.path, artifact.format) == ("weights.onnx", "onnx")
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     assert (artifact.size, artifact.sha256) == (weights.stat().st_size, digest)
+
+
+def test_external_data_of_the_weights_is_listed_and_pinned_at_open(
+    source: InferenceModelsSource, inference_models_package: Any
+) -> None:
+    root = inference_models_package()
+    data = move_weights_to_external_data(root / "weights.onnx")
+    artifacts = source.open(str(root)).manifest.artifacts
+    assert [(entry.format, entry.path, entry.used_by) for entry in artifacts] == [
+        ("onnx", "weights.onnx", None),
+        ("external-data", "weights.onnx.data", "weights.onnx"),
+    ]
+    assert artifacts[1].sha256 == hashlib.sha256(data.read_bytes()).hexdigest()
 
 
 def test_the_manifest_is_valid_for_the_core_parser(

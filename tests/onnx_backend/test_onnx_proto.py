@@ -12,7 +12,9 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.external_data_helper import _get_all_tensors, uses_external_data
 
 from modelrt.backend import TensorInfo
-from modelrt_onnx.onnx_proto import OnnxFormatError, external_data_locations, read_header
+from modelrt.onnx_proto import ExternalData, LocationNotUtf8Error, OnnxFormatError, external_data, read_header
+
+from .conftest import EXTERNAL_DATA_PLACES, external_data_model, save_external_data_model
 
 
 def _onnx_signature(values: Any) -> list[TensorInfo]:
@@ -78,23 +80,57 @@ def test_header_leaves_out_initializers_listed_among_graph_inputs(tmp_path: Path
 
 def test_external_locations_match_onnx_for_initializers(models: Any) -> None:
     path = models.with_external_data("model.onnx", "weights/w.bin")
-    assert list(external_data_locations(path)) == _onnx_locations(path) == ["weights/w.bin"]
+    assert list(external_data(path).locations) == _onnx_locations(path) == ["weights/w.bin"]
 
 
 def test_external_locations_are_found_inside_subgraphs(models: Any) -> None:
     path = models.with_external_data_in_subgraph("model.onnx", "branch.bin")
-    assert list(external_data_locations(path)) == _onnx_locations(path) == ["branch.bin"]
+    assert list(external_data(path).locations) == _onnx_locations(path) == ["branch.bin"]
+
+
+@pytest.mark.parametrize("place", ["constant-node", "tensors-attribute", "if-branch"])
+def test_external_locations_agree_with_onnx_wherever_onnx_looks(tmp_path: Path, place: str) -> None:
+    path = save_external_data_model(tmp_path, place)
+    assert list(external_data(path).locations) == _onnx_locations(path) == ["weights.bin"]
+
+
+@pytest.mark.parametrize("place", EXTERNAL_DATA_PLACES)
+def test_external_data_is_found_in_every_place_a_tensor_can_sit(tmp_path: Path, place: str) -> None:
+    found = external_data(save_external_data_model(tmp_path, place))
+    assert found.locations == ("weights.bin",)
+    # onnxruntime takes external data from memory for main-graph initializers only.
+    assert found.top_level_only is (place == "initializer")
+
+
+def test_the_bytes_of_a_model_read_like_its_file(tmp_path: Path) -> None:
+    path = save_external_data_model(tmp_path, "function-node")
+    assert external_data(path.read_bytes()) == external_data(path)
+    assert read_header(path.read_bytes()) == read_header(path)
+
+
+def test_a_location_that_is_not_utf8_is_refused_rather_than_decoded_to_another_path(tmp_path: Path) -> None:
+    path = save_external_data_model(tmp_path, "initializer", location="AA.bin")
+    data = path.read_bytes().replace(b"AA.bin", b"\xff\xfe.bin")
+    with pytest.raises(LocationNotUtf8Error) as caught:
+        external_data(data)
+    assert caught.value.raw == b"\xff\xfe.bin"
+
+
+def test_every_location_counts_even_on_a_tensor_not_marked_external(tmp_path: Path) -> None:
+    model = external_data_model("initializer", "weights.bin")
+    model.graph.initializer[0].data_location = TensorProto.DEFAULT
+    assert external_data(model.SerializeToString()).locations == ("weights.bin",)
 
 
 def test_a_self_contained_model_has_no_external_locations(models: Any) -> None:
-    assert external_data_locations(models.affine()) == ()
+    assert external_data(models.affine()) == ExternalData(locations=(), top_level_only=True)
 
 
 def test_garbage_that_mentions_location_is_a_format_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.onnx"
     path.write_bytes(b"\xff\xff\xff\xff location \xff")
     with pytest.raises(OnnxFormatError):
-        external_data_locations(path)
+        external_data(path)
 
 
 def test_a_truncated_header_is_a_format_error(models: Any, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +11,15 @@ import numpy as np
 import pytest
 from onnx import TensorProto
 
+import modelrt
 from modelrt.devices import Device
-from modelrt.errors import PackageError
+from modelrt.errors import IntegrityError, PackageError, SecurityError
 from modelrt.manifest import manifest_from_dict, manifest_to_dict
 from modelrt.options import RunOptions
 from modelrt_onnx.backend import OnnxRuntimeBackend
 from modelrt_onnx.sources import UltralyticsOnnxSource
 
-from .conftest import COCO_LIKE, ultralytics_metadata
+from .conftest import COCO_LIKE, move_weights_to_external_data, ultralytics_metadata
 
 
 @pytest.fixture
@@ -207,7 +209,7 @@ def test_an_export_with_nms_inside_is_refused_with_the_export_option_to_use(
         source.open(str(models.detector(metadata=metadata)))
 
 
-@pytest.mark.parametrize("imgsz", ["[640]", "[0, 640]", "'large'"])
+@pytest.mark.parametrize("imgsz", ["[640]", "[0, 640]", "'large'", "True", "[True, 64]", "[64.0, 64]"])
 def test_a_malformed_imgsz_is_refused(source: UltralyticsOnnxSource, models: Any, imgsz: str) -> None:
     with pytest.raises(PackageError, match=r"'imgsz' must be"):
         source.open(str(models.detector(metadata=ultralytics_metadata(imgsz=imgsz))))
@@ -225,9 +227,31 @@ def test_a_dynamic_input_without_imgsz_is_refused(source: UltralyticsOnnxSource,
         source.open(str(path))
 
 
-def test_a_non_integer_stride_is_refused(source: UltralyticsOnnxSource, models: Any) -> None:
-    with pytest.raises(PackageError, match=r"'stride' must be an integer"):
-        source.open(str(models.detector(metadata=ultralytics_metadata(stride="wide"))))
+@pytest.mark.parametrize("stride", ["wide", "0", "-32"])
+def test_a_stride_that_is_not_a_positive_integer_is_refused(
+    source: UltralyticsOnnxSource, models: Any, stride: str
+) -> None:
+    with pytest.raises(PackageError, match=r"'stride' must be a positive integer"):
+        source.open(str(models.detector(metadata=ultralytics_metadata(stride=stride))))
+
+
+def test_an_input_over_the_pixel_limit_is_a_package_error(source: UltralyticsOnnxSource, models: Any) -> None:
+    path = models.detector(metadata=ultralytics_metadata(imgsz="[100000, 100000]"))
+    with pytest.raises(PackageError, match=r"yolov8n.onnx: .*over the limit of 100000000"):
+        source.open(str(path))
+
+
+def test_a_huge_metadata_value_is_refused_before_it_is_parsed(source: UltralyticsOnnxSource, models: Any) -> None:
+    names = "{" + "0: 'x', " * (10_000_000 // 8) + "}"  # 10 MB; parsing it would take gigabytes
+    path = models.detector(metadata={**ultralytics_metadata(), "names": names})
+    tracemalloc.start()
+    try:
+        with pytest.raises(PackageError, match=rf"metadata 'names' is {len(names)} characters.*limit of 262144"):
+            source.open(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 1024 * 1024
 
 
 def test_more_than_one_input_is_refused(source: UltralyticsOnnxSource, models: Any) -> None:
@@ -250,3 +274,44 @@ def test_a_classifier_whose_output_does_not_match_the_class_count_is_refused(
 ) -> None:
     with pytest.raises(PackageError, match=r"3 classes should output \[batch, 3\].*\[1, 1000\]"):
         source.open(str(models.classifier(classes=1000)))
+
+
+def test_external_data_of_a_bare_model_is_listed_and_pinned_at_open(source: UltralyticsOnnxSource, models: Any) -> None:
+    path = models.detector()
+    data = move_weights_to_external_data(path)
+    artifacts = source.open(str(path)).manifest.artifacts
+    assert [(entry.format, entry.path, entry.used_by) for entry in artifacts] == [
+        ("onnx", "yolov8n.onnx", None),
+        ("external-data", "yolov8n.onnx.data", "yolov8n.onnx"),
+    ]
+    assert (artifacts[1].size, artifacts[1].sha256) == (
+        data.stat().st_size,
+        hashlib.sha256(data.read_bytes()).hexdigest(),
+    )
+
+
+def test_a_bare_model_with_external_data_loads_and_runs(models: Any) -> None:
+    path = models.detector()
+    move_weights_to_external_data(path)
+    with modelrt.load(str(path), device="cpu") as model:
+        assert len(model.predict(np.zeros((64, 64, 3), np.uint8))) == 0
+
+
+def test_external_data_changed_after_open_is_an_integrity_error(source: UltralyticsOnnxSource, models: Any) -> None:
+    path = models.detector()
+    data = move_weights_to_external_data(path)
+    package = source.open(str(path))
+    data.write_bytes(b"\x01" * data.stat().st_size)
+    with pytest.raises(IntegrityError, match=r"yolov8n.onnx.data"):
+        OnnxRuntimeBackend().load(package.open_artifact(package.entries("main")[0]), Device.parse("cpu"), RunOptions())
+
+
+def test_a_bare_model_naming_external_data_outside_its_directory_is_refused_at_open(
+    source: UltralyticsOnnxSource, models: Any
+) -> None:
+    path = models.detector()
+    move_weights_to_external_data(path)
+    # Same length as the location it replaces, so the protobuf lengths stay right.
+    path.write_bytes(path.read_bytes().replace(b"yolov8n.onnx.data", b"../yolov8n.secret"))
+    with pytest.raises(SecurityError, match=r"outside the model's directory"):
+        source.open(str(path))

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelrt.cli import main as cli
-from modelrt.host_environment import Environment
 from modelrt.host import FAKE_HOST_FILE, HOST_ROOT_VARIABLE
+from modelrt.host_environment import Environment
 
 from .conftest import FUZZ_EXAMPLES
 

@@ -5,28 +5,33 @@ Written down first (``modelrt.images`` documents the same), then checked propert
 Accepted, and what the result equals:
 
 - uint8 arrays HxW, HxWx1, HxWx3, HxWx4, any strides: the pixels; gray repeated on 3 channels, BGR
-  reversed when ``color="bgr"``, alpha dropped.
+  (the default, as OpenCV gives arrays) reversed, RGB with ``color="rgb"`` as it is, alpha dropped.
 - float16/32/64 arrays whose values are all finite and within [0, 1]: the uint8 image ``rint(x * 255)``
   (computed in float64), laid out as above; so ``u / 255`` gives back exactly ``u``.
 - encoded bytes or files of PNG, JPEG, WebP, BMP, TIFF, GIF, PNM/PAM/PFM, Sun raster, JPEG 2000, HDR
   and AVIF: OpenCV's decode, as RGB; lossless formats give back the encoded pixels; bytes after the
-  end of the image are ignored.
+  end of the image are ignored; a file is read whole only once its header has passed.
 - corrupted bytes of those formats: either an ``InputError`` or a decode that never exceeded the
   limit (PNG, whose chunks are checksummed: the original pixels or an ``InputError``).
-- PIL images of any mode: ``np.asarray(image.convert("RGB"))``.
+- PIL images: the pixels the same file gives as a path or bytes (EXIF orientation, 16-bit grayscale);
+  modes without a file behind them: ``np.asarray(image.convert("RGB"))``, 16-bit ones scaled by 256.
 
 An ``InputError``, always:
 
 - arrays of another rank or channel count, with a 0 in H or W, holding NaN, infinity or floats outside
   [0, 1], or of any other dtype (bool, signed or wider integers, complex, object, ...), with the
   conversion to make;
-- more than ``MODELRT_MAX_IMAGE_PIXELS`` pixels: refused before anything is allocated or decoded;
+- more than ``MODELRT_MAX_IMAGE_PIXELS`` pixels: refused before anything is allocated or decoded,
+  including headers that say two things (a decoy JPEG frame header behind stuffed bytes, repeated TIFF
+  size tags, an AVIF ``ispe`` that disagrees with its AV1 data), later TIFF pages and tiles;
+- a decoded size that differs from the header's;
 - any proper prefix of an encoded image (truncated), a damaged header, data the decoder rejects;
 - anything else: text, archives, executables, random bytes, empty data (a file is read no further
   than 64 KiB to say so);
 - paths that name no readable regular file: missing, a directory, a FIFO, a device, a dangling link,
   a link loop, a NUL in the name, a URL, unreadable; never blocking;
-- a lazily opened PIL image whose file turns out truncated, or a mode PIL cannot convert;
+- a lazily opened PIL image whose file turns out truncated, a mode PIL cannot convert, or a mode
+  whose pixel range is unknown (``I``, ``F``);
 - any other object.
 
 Through ``Model.predict`` on a real ONNX Runtime model: every accepted kind predicts exactly what its
@@ -40,6 +45,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable
@@ -119,6 +125,13 @@ def encode(extension: str, rgb: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+def encode_raw(extension: str, pixels: np.ndarray) -> bytes:
+    """``pixels`` encoded as they are (OpenCV's channel order, any depth OpenCV writes)."""
+    ok, data = cv2.imencode(extension, pixels)
+    assert ok
+    return data.tobytes()
+
+
 def opencv_reference(data: bytes) -> np.ndarray:
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert decoded is not None
@@ -150,6 +163,46 @@ def decoded_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(images.cv2, "imdecode", spy)
     return sizes
+
+
+class _CountingFile:
+    """A file object that records how many bytes each read returned."""
+
+    def __init__(self, handle: io.BufferedReader, reads: list[int]) -> None:
+        self._handle = handle
+        self._reads = reads
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._reads.append(len(data))
+        return data
+
+    def readinto(self, buffer: bytearray) -> int:
+        count = self._handle.readinto(buffer)
+        self._reads.append(count)
+        return count
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+    def __enter__(self) -> _CountingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()
+
+
+@pytest.fixture
+def bytes_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every read from an image file during the test."""
+    reads: list[int] = []
+    real_fdopen = os.fdopen
+
+    def counting_fdopen(*args: Any, **kwargs: Any) -> _CountingFile:
+        return _CountingFile(real_fdopen(*args, **kwargs), reads)
+
+    monkeypatch.setattr(images.os, "fdopen", counting_fdopen)
+    return reads
 
 
 # ------------------------------------------------------------------------------------- uint8 arrays
@@ -210,7 +263,7 @@ def test_a_float_array_in_0_1_is_rint_x_255_and_anything_else_an_input_error(arr
 @quick
 @given(photos(40), st.sampled_from(FLOAT_DTYPES))
 def test_a_uint8_image_divided_by_255_gives_back_the_same_pixels(photo: np.ndarray, dtype: type) -> None:
-    np.testing.assert_array_equal(load_image((photo / 255).astype(dtype)), photo)
+    np.testing.assert_array_equal(load_image((photo / 255).astype(dtype), color="rgb"), photo)
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, -0.01, 1.01, 255.0])
@@ -299,6 +352,282 @@ def test_a_declared_size_over_the_limit_is_never_decoded(
     assert decoded_sizes == []
 
 
+# ------------------------------------------------------------------------------- headers that lie
+
+BOMB_SIDE = 16_000  # 256 million pixels: 768 MB once decoded, from a file of a few kilobytes
+BOMB_OVER_THE_LIMIT = f"{BOMB_SIDE}x{BOMB_SIDE} = {BOMB_SIDE**2} pixels, over the limit"
+
+
+def forbid_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, fail the test if anything reaches the decoder."""
+
+    def decode(buffer: np.ndarray, flags: int) -> None:
+        pytest.fail("the image reached the decoder")
+
+    monkeypatch.setattr(images.cv2, "imdecode", decode)
+
+
+def _jpeg_segments(data: bytes) -> list[bytes]:
+    """The marker segments of a plain JPEG after its start marker; the last runs from the scan to the end."""
+    segments, offset = [], 2
+    while data[offset + 1] != 0xDA:
+        (length,) = struct.unpack_from(">H", data, offset + 2)
+        segments.append(data[offset : offset + 2 + length])
+        offset += 2 + length
+    return [*segments, data[offset:]]
+
+
+def _jpeg_with_decoy(width: int, height: int) -> bytes:
+    """A real 64x48 JPEG whose frame header, declaring ``width`` x ``height``, hides behind a stuffed
+    ``FF 00`` pair, and whose APP1 segment holds a 10x10 decoy frame header.
+
+    libjpeg skips the ``FF 00`` pair and the bytes after it up to the next marker, reads the real frame
+    header and skips the APP1 segment. A reader that took ``FF 00`` for a segment with a length would
+    skip the real frame header and land on the decoy."""
+    plain = encode(".jpg", np.random.default_rng(14).integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    segments = _jpeg_segments(plain)
+    frame = next(segment for segment in segments if segment[1] == 0xC0)
+    real = frame[:5] + struct.pack(">HH", height, width) + frame[9:]
+    decoy = frame[:5] + struct.pack(">HH", 10, 10) + frame[9:]
+    hidden = b"\xff\x00" + struct.pack(">H", 2 + len(real) + 4) + real
+    app1 = b"\xff\xe1" + struct.pack(">H", 2 + len(decoy)) + decoy
+    return plain[:2] + hidden + app1 + b"".join(segment for segment in segments if segment is not frame)
+
+
+def test_a_jpeg_is_sized_where_libjpeg_finds_its_frame_header_not_by_a_decoy(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_image(_jpeg_with_decoy(64, 48)).shape == (48, 64, 3)  # what libjpeg reads: the hidden header
+    forbid_decoding(monkeypatch)
+    with pytest.raises(InputError, match=BOMB_OVER_THE_LIMIT):
+        load_image(_jpeg_with_decoy(BOMB_SIDE, BOMB_SIDE))
+
+
+def test_a_jpeg_declaring_its_frame_twice_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = encode(".jpg", np.zeros((48, 64, 3), np.uint8))
+    segments = _jpeg_segments(plain)
+    frame = next(segment for segment in segments if segment[1] == 0xC0)
+    bomb_frame = frame[:5] + struct.pack(">HH", BOMB_SIDE, BOMB_SIDE) + frame[9:]
+    twice = plain[:2] + b"".join(segment + bomb_frame if segment is frame else segment for segment in segments)
+    forbid_decoding(monkeypatch)
+    with pytest.raises(InputError, match=r"declares its frame .* twice"):
+        load_image(twice)
+
+
+def _gray_tiff(pages: list[list[tuple[int, int]]], pixels: bytes) -> bytes:
+    """A little-endian TIFF whose pages each have the directory entries given, as (tag, LONG value) in
+    that order, plus one uncompressed strip of 8-bit gray ``pixels`` that all pages share."""
+    strip = [(259, 1), (262, 1), (273, 8), (277, 1), (279, len(pixels))]
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8 + len(pixels)) + pixels)
+    for index, entries in enumerate(pages):
+        directory = sorted([*entries, *strip], key=lambda entry: entry[0])  # stable: repeated tags keep their order
+        following = len(data) + 2 + 12 * len(directory) + 4 if index + 1 < len(pages) else 0
+        data += struct.pack("<H", len(directory))
+        data += b"".join(struct.pack("<HHII", tag, 4, 1, value) for tag, value in directory)
+        data += struct.pack("<I", following)
+    return bytes(data)
+
+
+def test_a_tiff_repeating_its_size_tags_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    pixels = bytes(range(256)) * 12  # 64 x 48
+    first_wins = _gray_tiff([[(256, 64), (256, 10), (257, 48), (257, 10)]], pixels)
+    assert opencv_reference(first_wins).shape == (48, 64, 3)  # libtiff keeps the first of repeated tags
+    forbid_decoding(monkeypatch)
+    bomb = _gray_tiff([[(256, BOMB_SIDE), (256, 10), (257, BOMB_SIDE), (257, 10)]], pixels)
+    for crafted in (first_wins, bomb):
+        with pytest.raises(InputError, match=r"declares tag 256 .* twice"):
+            load_image(crafted)
+
+
+@pytest.mark.parametrize(
+    "pages, over",
+    [
+        ([[(256, 10), (257, 10)], [(256, BOMB_SIDE), (257, BOMB_SIDE)]], "page 2"),
+        ([[(256, 10), (257, 10), (322, BOMB_SIDE), (323, BOMB_SIDE)]], "the tiles"),
+    ],
+    ids=["second-page", "tiles"],
+)
+def test_every_tiff_page_and_tile_size_is_checked_before_decoding(
+    pages: list[list[tuple[int, int]]], over: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forbid_decoding(monkeypatch)
+    with pytest.raises(InputError, match=rf"\({over}\) is {BOMB_OVER_THE_LIMIT}"):
+        load_image(_gray_tiff(pages, bytes(100)))
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _full_box(kind: bytes, payload: bytes, version: int = 0) -> bytes:
+    return _box(kind, bytes([version, 0, 0, 0]) + payload)
+
+
+def _avif(items: list[tuple[bytes, bytes, tuple[int, int] | None]], after: bytes = b"") -> bytes:
+    """An AVIF of ``items``, each (item type, data, size its ``ispe`` claims or None for no ``ispe``),
+    numbered from 1; the first is the primary image. AV1 data lies in ``mdat``, other data (a grid's) in
+    ``idat``; ``after`` ends the file."""
+    file_type = _box(b"ftyp", b"avif\x00\x00\x00\x00avifmif1miaf")
+    in_idat = b"".join(data for kind, data, _ in items if kind != b"av01")
+    in_mdat = b"".join(data for kind, data, _ in items if kind == b"av01")
+
+    def meta(mdat_payload_at: int) -> bytes:
+        locations, mdat_offset, idat_offset = [], mdat_payload_at, 0
+        for item, (kind, data, _) in enumerate(items, 1):
+            if kind == b"av01":
+                locations.append(struct.pack(">HHHHII", item, 0, 0, 1, mdat_offset, len(data)))
+                mdat_offset += len(data)
+            else:
+                locations.append(struct.pack(">HHHHII", item, 1, 0, 1, idat_offset, len(data)))
+                idat_offset += len(data)
+        entries = b"".join(
+            _full_box(b"infe", struct.pack(">HH4s", item, 0, kind) + b"\x00", version=2)
+            for item, (kind, _, _) in enumerate(items, 1)
+        )
+        # Properties: 1 av1C (essential), 2 pixi, then the ispe of each item that has one.
+        sized = [(item, size) for item, (_, _, size) in enumerate(items, 1) if size is not None]
+        properties = _box(b"av1C", bytes([0x81, 0, 0x0C, 0])) + _full_box(b"pixi", bytes([3, 8, 8, 8]))
+        properties += b"".join(_full_box(b"ispe", struct.pack(">II", *size)) for _, size in sized)
+        ispe_index = {item: 3 + position for position, (item, _) in enumerate(sized)}
+        indices = [
+            [0x81, 0x02, *([ispe_index[item]] if item in ispe_index else [])] for item in range(1, len(items) + 1)
+        ]
+        associations = struct.pack(">I", len(items)) + b"".join(
+            struct.pack(">HB", item, len(of_item)) + bytes(of_item) for item, of_item in enumerate(indices, 1)
+        )
+        return _full_box(
+            b"meta",
+            _full_box(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 13)
+            + _full_box(b"pitm", struct.pack(">H", 1))
+            + _full_box(b"iloc", bytes([0x44, 0x00]) + struct.pack(">H", len(items)) + b"".join(locations), 1)
+            + _full_box(b"iinf", struct.pack(">H", len(items)) + entries)
+            + _box(b"iprp", _box(b"ipco", properties) + _full_box(b"ipma", associations))
+            + (_box(b"idat", in_idat) if in_idat else b""),
+        )
+
+    mdat_payload_at = len(file_type) + len(meta(0)) + 8
+    return file_type + meta(mdat_payload_at) + _box(b"mdat", in_mdat) + after
+
+
+def _av1_sequence_header(width: int, height: int) -> bytes:
+    """An AV1 sequence header unit (the reduced still-picture form) allowing frames of up to ``width`` x
+    ``height``, followed by an empty frame unit: enough to be sized, never to be decoded."""
+    fields = "000110100011111111" + format(width - 1, "016b") + format(height - 1, "016b")
+    fields += "0" * (-len(fields) % 8)
+    payload = int(fields, 2).to_bytes(len(fields) // 8, "big")
+    return bytes([0x0A, len(payload)]) + payload + b"\x32\x00"
+
+
+def _opencv_av1_data() -> bytes:
+    """The AV1 data of a 64x48 AVIF written by OpenCV, which puts nothing else in ``mdat``."""
+    data = encode(".avif", np.random.default_rng(15).integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    return data[data.index(b"mdat") + 4 :]
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda: _avif([(b"av01", _opencv_av1_data(), (10, 10))]), "claims 10x10 .* while its data is 64x48"),
+        (
+            lambda: _avif([(b"av01", _av1_sequence_header(BOMB_SIDE, BOMB_SIDE), (10, 10))]),
+            f"claims 10x10 .* while its data is {BOMB_SIDE}x{BOMB_SIDE}",
+        ),
+        (
+            lambda: _avif(
+                [
+                    (b"grid", struct.pack(">BBBBHH", 0, 0, 0, 0, 64, 48), (64, 48)),
+                    (b"av01", _av1_sequence_header(BOMB_SIDE, BOMB_SIDE), None),
+                ]
+            ),
+            rf"\(AV1 item 2\) is {BOMB_OVER_THE_LIMIT}",
+        ),
+        (
+            lambda: _avif(
+                [
+                    (b"grid", struct.pack(">BBBBHH", 0, 0, 0, 0, BOMB_SIDE, BOMB_SIDE), (64, 48)),
+                    (b"av01", _av1_sequence_header(64, 48), (64, 48)),
+                ]
+            ),
+            f"claims 64x48 .* while its data is {BOMB_SIDE}x{BOMB_SIDE}",
+        ),
+        (
+            lambda: _avif([(b"av01", _opencv_av1_data(), (64, 48))], after=_box(b"moov", b"")),
+            "image sequence",
+        ),
+    ],
+    ids=["ispe-smaller-than-the-frame", "ispe-hiding-a-bomb", "grid-tile-bomb", "grid-ispe-hiding-a-bomb", "sequence"],
+)
+def test_an_avif_is_sized_by_the_av1_data_the_decoder_decodes(
+    make: Callable[[], bytes], says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_image(_avif([(b"av01", _opencv_av1_data(), (64, 48))])).shape == (48, 64, 3)  # an honest one
+    crafted = make()
+    forbid_decoding(monkeypatch)
+    with pytest.raises(InputError, match=says):
+        load_image(crafted)
+
+
+def test_a_decoded_size_that_differs_from_the_header_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = encode(".png", np.zeros((48, 64, 3), np.uint8))
+    monkeypatch.setattr(images.cv2, "imdecode", lambda buffer, flags: np.zeros((480, 64, 3), np.uint8))
+    with pytest.raises(InputError, match="declares 64x48 pixels in its header but decodes to 64x480: the header lied"):
+        load_image(data)
+
+
+def test_opencv_refuses_by_itself_what_is_over_the_limit_unless_told_a_lower_limit() -> None:
+    code = (
+        "import os, numpy as np\n"
+        "import modelrt.images, cv2\n"
+        "print(os.environ['OPENCV_IO_MAX_IMAGE_PIXELS'])\n"
+        "ok, png = cv2.imencode('.png', np.zeros((30, 40, 3), np.uint8))\n"  # 1200 pixels
+        "try:\n"
+        "    cv2.imdecode(png, cv2.IMREAD_COLOR)\n"
+        "    print('decoded')\n"
+        "except cv2.error:\n"
+        "    print('refused')\n"
+    )
+    # OPENCV_IO_MAX_IMAGE_PIXELS as the user set it -> as OpenCV gets it, with MODELRT_MAX_IMAGE_PIXELS=1000
+    for set_by_user, expected in [(None, "1000"), ("500", "500"), ("5000000000", "1000")]:
+        environment = {**os.environ, MAX_IMAGE_PIXELS_ENV: "1000"}
+        environment.pop("OPENCV_IO_MAX_IMAGE_PIXELS", None)
+        if set_by_user is not None:
+            environment["OPENCV_IO_MAX_IMAGE_PIXELS"] = set_by_user
+        run = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+        assert run.stdout.split() == [expected, "refused"], f"OPENCV_IO_MAX_IMAGE_PIXELS set to {set_by_user}"
+
+
+SPARSE_SIZE = 64 * 1024 * 1024
+
+
+def test_a_file_over_the_limit_is_refused_after_reading_its_header_only(tmp_path: Path, bytes_read: list[int]) -> None:
+    path = tmp_path / "huge.png"
+    with path.open("wb") as file:
+        file.write(_png_declaring(100_000, 100_000))
+        file.truncate(SPARSE_SIZE)  # sparse: costs no disk, but reading it would cost 64 MiB of memory
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match=r"100000x100000 = .* over the limit"):
+            load_image(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sum(bytes_read) <= 65536
+    assert peak < 1024 * 1024
+
+
+def test_an_accepted_file_is_read_once_without_a_second_copy(tmp_path: Path, bytes_read: list[int]) -> None:
+    path = tmp_path / "padded.png"
+    with path.open("wb") as file:
+        file.write(encode(".png", np.full((48, 64, 3), 77, np.uint8)))
+        file.truncate(SPARSE_SIZE)  # bytes after the end of a PNG are ignored
+    tracemalloc.start()
+    try:
+        assert (load_image(path) == 77).all()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert SPARSE_SIZE <= sum(bytes_read) <= SPARSE_SIZE + 65536
+    assert peak < SPARSE_SIZE + 4 * 1024 * 1024
+
+
 # ------------------------------------------------------------------------------------- encoded data
 
 
@@ -322,6 +651,15 @@ def test_every_truncation_of_every_format_is_an_input_error(examples: int) -> No
             load_image(data[: int(len(data) * kept)])
 
     check()
+
+
+def test_a_jpeg_missing_only_its_last_bytes_is_an_input_error() -> None:
+    # A photo whose scan data ends just before the end marker: libjpeg decodes it cut short as well.
+    data = encode(".jpg", np.random.default_rng(18).integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    assert load_image(data).shape == (48, 64, 3)
+    for cut in (1, 2):
+        with pytest.raises(InputError, match="truncated JPEG file"):
+            load_image(data[:-cut])
 
 
 @pytest.mark.parametrize("examples", FUZZ_EXAMPLES)
@@ -386,33 +724,11 @@ def test_a_non_image_is_an_input_error_saying_what_is_decodable(content: bytes, 
             load_image(source)
 
 
-def test_an_executable_is_refused_after_reading_at_most_64_kib(monkeypatch: pytest.MonkeyPatch) -> None:
-    reads: list[int] = []
-    real_fdopen = os.fdopen
-
-    def counting_fdopen(*args: object, **kwargs: object) -> io.BufferedReader:
-        handle = real_fdopen(*args, **kwargs)  # type: ignore[call-overload]
-        real_read = handle.read
-
-        class Counting:
-            def read(self, size: int = -1) -> bytes:
-                data = real_read(size)
-                reads.append(len(data))
-                return data
-
-            def __enter__(self) -> Counting:
-                return self
-
-            def __exit__(self, *exc: object) -> None:
-                handle.close()
-
-        return Counting()  # type: ignore[return-value]
-
-    monkeypatch.setattr(images.os, "fdopen", counting_fdopen)
+def test_an_executable_is_refused_after_reading_at_most_64_kib(bytes_read: list[int]) -> None:
     executable = Path(sys.executable).resolve()
     with pytest.raises(InputError, match="not a decodable image"):
         load_image(executable)
-    assert sum(reads) <= 65536
+    assert sum(bytes_read) <= 65536
 
 
 def test_empty_bytes_and_an_empty_file_are_input_errors(tmp_path: Path) -> None:
@@ -525,14 +841,93 @@ def test_a_fifo_in_a_batch_does_not_block_the_other_images(tmp_path: Path, photo
 # ------------------------------------------------------------------------------------- PIL
 
 
-PIL_MODES = ["1", "L", "P", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F", "I;16", "LA", "PA"]
+PIL_8_BIT_MODES = ["1", "L", "P", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "LA", "PA"]
 
 
-@pytest.mark.parametrize("mode", PIL_MODES)
-def test_a_pil_image_of_any_mode_equals_pils_own_rgb_conversion(mode: str) -> None:
+@pytest.mark.parametrize("mode", PIL_8_BIT_MODES)
+def test_a_pil_image_of_an_8_bit_mode_equals_pils_own_rgb_conversion(mode: str) -> None:
     rgb = Image.fromarray(np.random.default_rng(5).integers(0, 256, (6, 7, 3), dtype=np.uint8))
     image = rgb.convert(mode)
     np.testing.assert_array_equal(load_image(image), np.asarray(image.convert("RGB")))
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
+def test_a_16_bit_pil_image_is_scaled_to_8_bits_as_opencv_scales_a_16_bit_file(mode: str) -> None:
+    pixels = np.random.default_rng(5).integers(0, 65536, (6, 7), dtype=np.uint16)
+    byte_order = ">u2" if mode == "I;16B" else "<u2"
+    image = Image.frombytes(mode, (7, 6), pixels.astype(byte_order).tobytes())
+    np.testing.assert_array_equal(load_image(image), np.stack([(pixels >> 8).astype(np.uint8)] * 3, axis=-1))
+
+
+@pytest.mark.parametrize("mode", ["I", "F"])
+def test_a_pil_image_whose_pixel_range_is_unknown_is_an_input_error_with_the_conversion(mode: str) -> None:
+    image = Image.fromarray(np.full((6, 7), 300, np.int32)).convert(mode)
+    with pytest.raises(InputError, match=f"mode {mode} .*range modelrt cannot know; convert it first"):
+        load_image(image)
+
+
+def _pil_saved(image: Image.Image, file_format: str, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, file_format, **options)
+    return buffer.getvalue()
+
+
+def _rotated_by_exif(file_format: str, **options: Any) -> Callable[[], bytes]:
+    """A 40x56 photo saved with EXIF orientation 6: shown turned a quarter, 56 tall and 40 wide."""
+
+    def make() -> bytes:
+        rng = np.random.default_rng(11)
+        photo = cv2.GaussianBlur(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8), (5, 5), 0)
+        exif = Image.Exif()
+        exif[274] = 6
+        return _pil_saved(Image.fromarray(photo), file_format, exif=exif, **options)
+
+    return make
+
+
+def _sixteen_bit(extension: str, channels: int) -> Callable[[], bytes]:
+    def make() -> bytes:
+        shape = (9, 7) if channels == 1 else (9, 7, channels)
+        return encode_raw(extension, np.random.default_rng(12).integers(0, 65536, shape, dtype=np.uint16))
+
+    return make
+
+
+SAME_FILE_CASES: dict[str, Callable[[], bytes]] = {
+    "jpeg-rotated-by-exif": _rotated_by_exif("JPEG"),
+    "png-rotated-by-exif": _rotated_by_exif("PNG"),
+    "webp-rotated-by-exif": _rotated_by_exif("WEBP", lossless=True),
+    "tiff-rotated-by-exif": _rotated_by_exif("TIFF"),
+    "avif-with-exif-orientation": _rotated_by_exif("AVIF", quality=100),  # OpenCV keeps AVIF unturned
+    "png-16-bit-gray": _sixteen_bit(".png", 1),
+    "tiff-16-bit-gray": _sixteen_bit(".tiff", 1),
+    "png-16-bit-color": _sixteen_bit(".png", 3),
+    "png-palette-with-transparency": lambda: _pil_saved(
+        Image.fromarray(np.random.default_rng(13).integers(0, 256, (9, 7, 3), dtype=np.uint8)).convert("P"),
+        "PNG",
+        transparency=3,
+    ),
+}
+
+
+def test_a_file_gives_the_same_pixels_as_a_path_as_bytes_and_opened_with_pil(tmp_path: Path) -> None:
+    for name, make in SAME_FILE_CASES.items():
+        data = make()
+        path = tmp_path / name
+        path.write_bytes(data)
+        from_path = load_image(path)
+        np.testing.assert_array_equal(load_image(data), from_path, err_msg=f"{name} as bytes")
+        with Image.open(path) as opened:
+            np.testing.assert_array_equal(load_image(opened), from_path, err_msg=f"{name} with PIL")
+        with Image.open(path) as opened:
+            opened.load()
+            np.testing.assert_array_equal(load_image(opened), from_path, err_msg=f"{name} with PIL, loaded")
+
+
+def test_an_exif_rotated_jpeg_is_shown_turned_whichever_way_it_is_passed(tmp_path: Path) -> None:
+    data = _rotated_by_exif("JPEG")()
+    with Image.open(io.BytesIO(data)) as opened:
+        assert load_image(opened).shape == load_image(data).shape == (56, 40, 3)
 
 
 def test_a_truncated_file_opened_with_pil_is_an_input_error() -> None:
@@ -593,8 +988,18 @@ def test_every_accepted_kind_predicts_what_its_uint8_rgb_array_predicts(
 ) -> None:
     photo = np.random.default_rng(6).integers(0, 256, (30, 40, 3), dtype=np.uint8)
     image, color = _same_image_as(photo, kind, tmp_path)
-    expected = classifier.predict(photo).probabilities
+    expected = classifier.predict(photo, color="rgb").probabilities
     np.testing.assert_array_equal(classifier.predict(image, color=color).probabilities, expected)
+
+
+def test_an_array_read_by_opencv_predicts_what_its_file_predicts(classifier: modelrt.Model, tmp_path: Path) -> None:
+    photo = np.random.default_rng(7).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    path = tmp_path / "photo.png"
+    path.write_bytes(encode(".png", photo))
+    expected = classifier.predict(path).probabilities
+    np.testing.assert_array_equal(classifier.predict(cv2.imread(str(path))).probabilities, expected)
+    np.testing.assert_array_equal(classifier.predict(photo, color="rgb").probabilities, expected)
+    assert not np.array_equal(classifier.predict(photo).probabilities, expected)  # RGB taken for BGR differs
 
 
 def test_a_grayscale_image_predicts_what_its_three_channel_copy_predicts(classifier: modelrt.Model) -> None:

@@ -217,6 +217,9 @@ def test_an_artifact_that_is_no_regular_file_is_a_package_error(package: Path, k
     with pytest.raises(PackageError, match=r"model\.onnx") as raised:
         modelrt.load(package)
     assert not isinstance(raised.value, SecurityError)
+    said = {"directory": "is a directory, not a regular file", "fifo": "is a FIFO, not a regular file"}
+    if kind in said:
+        assert said[kind] in str(raised.value)
 
 
 def test_an_unreadable_artifact_is_a_package_error(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -333,8 +336,8 @@ def test_a_symlink_that_stays_inside_the_package_is_allowed(package: Path) -> No
     modelrt.load(package).close()
 
 
-def test_onnx_external_data_outside_the_package_is_a_security_error(tmp_path: Path) -> None:
-    model = dense_classifier(seed=4)
+def _reaching_outside(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bytes]:
+    """``model`` with its weights moved to ``../weights.bin``, outside the directory the model is in."""
     weights = next(tensor for tensor in model.graph.initializer if tensor.name == "weights")
     data = numpy_helper.to_array(weights).tobytes()
     weights.ClearField("raw_data")
@@ -342,7 +345,29 @@ def test_onnx_external_data_outside_the_package_is_a_security_error(tmp_path: Pa
     for key, value in (("location", "../weights.bin"), ("offset", "0"), ("length", str(len(data)))):
         entry = weights.external_data.add()
         entry.key, entry.value = key, value
-    package = package_model(model, tmp_path / "build")
+    return model, data
+
+
+def test_modelrt_package_refuses_external_data_outside_the_model_directory(tmp_path: Path) -> None:
+    model, data = _reaching_outside(dense_classifier(seed=4))
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "weights.bin").write_bytes(data)
+    with pytest.raises(SecurityError, match=r"\.\./weights\.bin"):
+        package_model(model, tmp_path / "build")
+    assert not (tmp_path / "build" / "package" / "modelrt.json").exists()
+
+
+def test_onnx_external_data_outside_the_package_is_a_security_error(tmp_path: Path) -> None:
+    package = package_model(dense_classifier(seed=4), tmp_path / "build")
+    hostile, data = _reaching_outside(dense_classifier(seed=4))
+    # What an attacker who can write the package does: swap the model and record its checksum.
+    (package / "model.onnx").write_bytes(hostile.SerializeToString())
+    manifest = json.loads((package / "modelrt.json").read_text())
+    manifest["artifacts"][0].update(
+        size=(package / "model.onnx").stat().st_size,
+        sha256=hashlib.sha256((package / "model.onnx").read_bytes()).hexdigest(),
+    )
+    (package / "modelrt.json").write_text(json.dumps(manifest))
     (package.parent / "weights.bin").write_bytes(data)  # there, next to the package: readable, but not its own
     with pytest.raises(SecurityError, match=r"'../weights.bin'.*outside the package"):
         modelrt.load(package)

@@ -9,11 +9,13 @@ exact. The real packages (MTCNN, MobileNetV2) are built once per session by the 
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -81,6 +83,16 @@ def pickled_linear() -> nn.Module:
     return layer
 
 
+class Planted:
+    """Unpickling this creates ``marker``: a stand-in for any code a file could run when loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
 def affine_package(tmp_path: Path, content: bytes | None = None) -> Path:
     """A classifier package around the affine exported program (or ``content`` in its place)."""
     source = tmp_path / "src" / "affine.pt2"
@@ -89,7 +101,11 @@ def affine_package(tmp_path: Path, content: bytes | None = None) -> Path:
         write_exported_program(source)
     else:
         source.write_bytes(content)
-    out = tmp_path / "pkg"
+    return package_of(source, tmp_path / "pkg")
+
+
+def package_of(source: Path, out: Path) -> Path:
+    """A classifier package (manifest with size and sha256) around one artifact file, its format from the suffix."""
     build_multi_artifact_package(
         [ArtifactFile(source)],
         out,

@@ -9,12 +9,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import pathlib
 import pickle
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 import pytest
@@ -25,19 +23,9 @@ from modelrt.devices import Device
 from modelrt.errors import PackageError, SecurityError
 from modelrt_torch.backend import TorchBackend
 
-from .conftest import REPO, artifact, feed, options, pickled_linear
+from .conftest import REPO, Planted, artifact, feed, options, pickled_linear
 
 CPU = Device.parse("cpu")
-
-
-class Planted:
-    """Unpickling this creates ``marker``: a stand-in for any code a checkpoint could run."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
 
 
 @pytest.fixture

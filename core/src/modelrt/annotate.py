@@ -7,10 +7,10 @@ both thumbnails and large photos. The image is RGB, so colours are RGB too.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from modelrt.errors import InputError
+from modelrt.opencv import cv2
 from modelrt.results import Classification, Detections, Prediction
 
 __all__ = ["annotate"]

@@ -35,8 +35,8 @@ def default_manager() -> PluginManager:
 
 def current_environment(manager: PluginManager | None = None, *, refresh: bool = False) -> Environment:
     """The probed environment of this host, probed once per manager (probing reads files only)."""
-    from modelrt.host_environment import probe_environment
     from modelrt.host import Host
+    from modelrt.host_environment import probe_environment
 
     manager = manager or default_manager()
     with _environment_lock:
@@ -73,8 +73,19 @@ def explain(
     verify: bool = True,
     extras: Mapping[str, Mapping[str, Any]] | None = None,
     manager: PluginManager | None = None,
+    environment: Environment | None = None,
+    all_candidates: bool = False,
+    revision: str | None = None,
+    subfolder: str | None = None,
 ) -> LoadPlan:
-    """The LoadPlan ``modelrt.load`` would follow, without loading: candidates ranked and probed in order."""
+    """The LoadPlan ``modelrt.load`` would follow, without loading: candidates ranked and probed in order.
+
+    By default the plan speaks to this host: candidates on device kinds it cannot have (CUDA without
+    an NVIDIA driver, MPS and CoreML off macOS) are left out, each kind listed once in
+    ``plan.hidden_devices`` with the reason; ``all_candidates=True`` keeps the full ranking.
+    ``environment`` replaces the probed host (as for ``load``). ``revision`` and ``subfolder`` mean
+    what they mean for ``load``; for a Hub model only its manifest is fetched.
+    """
     manager = manager or default_manager()
     options = _run_options(threads, precision, 0, extras, allow_pickle, verify)
     _package, plan, _arch = plan_for(
@@ -85,8 +96,12 @@ def explain(
         offline=offline,
         allow_pickle=allow_pickle,
         manager=manager,
+        revision=revision,
+        subfolder=subfolder,
     )
-    return probe_plan(plan, current_environment(manager), build_backends(plan, manager))
+    env = environment or current_environment(manager)
+    plan = probe_plan(plan, env, build_backends(plan, manager))
+    return plan if all_candidates else plan.on_host(env)
 
 
 def _plugin_row(info: Any) -> dict[str, Any]:

@@ -122,16 +122,16 @@ def benchmark_loaded(
     from modelrt.timing import StageTimer
 
     _check_counts(runs, warmup, batch_size)
-    image = load_image(image)
+    image = load_image(image, color="rgb")
     batch: Any = image if batch_size == 1 else [image] * batch_size
     for _ in range(warmup):
-        model.predict(batch)
+        model.predict(batch, color="rgb")
     totals: list[float] = []
     per_stage: dict[str, list[float]] = {stage: [] for stage in STAGES}
     for _ in range(runs):
         timer = StageTimer()
         start = time.perf_counter()
-        model.predict(batch, timer=timer)
+        model.predict(batch, color="rgb", timer=timer)
         totals.append(time.perf_counter() - start)
         for stage in STAGES:
             per_stage[stage].append(timer.seconds.get(stage, 0.0))

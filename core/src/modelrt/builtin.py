@@ -1,4 +1,4 @@
-"""The core's own plugin: built-in architectures, the local-directory source and the generic matrix rows.
+"""The core's own plugin: built-in architectures, the local-directory and Hub sources, the generic matrix rows.
 
 It registers through the same hooks as any third-party plugin, so built-ins get no special path.
 """
@@ -38,7 +38,11 @@ def register_architectures() -> Iterable[ArchitectureSpec]:
 
 @hookimpl
 def register_sources() -> Iterable[SourceSpec]:
-    return [SourceSpec("local-directory", ("dir:modelrt.json",), 100, "modelrt.packages:LocalDirectorySource")]
+    return [
+        SourceSpec("local-directory", ("dir:modelrt.json",), 100, "modelrt.packages:LocalDirectorySource"),
+        # huggingface-hub is imported only when an hf:// model is opened (extra modelrt-core[hub]).
+        SourceSpec("huggingface-hub", ("hf://",), 100, "modelrt.hub.source:HubSource"),
+    ]
 
 
 @hookimpl

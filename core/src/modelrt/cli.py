@@ -1,29 +1,33 @@
 """The ``modelrt`` command: a thin layer over functions that return data.
 
-Exit codes: 0 ok, 1 a ``ModelRTError`` (one line; ``--verbose`` adds the traceback), 2 usage.
+Exit codes: 0 ok, 1 a ``ModelRTError`` (one line; ``--verbose`` adds the traceback) or, for ``predict``,
+an input that could not be predicted, 2 usage, 130 interrupted (Ctrl-C: what was printed stays, no
+traceback), 141 stdout closed by its reader (``modelrt predict ... | head -1``: quiet, as ``ls`` or ``git``
+end in a shell). Global options (``-v``/``--verbose``, ``--version``) go before or after the command.
+With ``--json``, stdout holds only the JSON document (``modelrt.cli_output``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import logging
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from modelrt._version import __version__
-from modelrt.errors import InputError, ModelRTError
+from modelrt.cli_output import EXIT_STDOUT_CLOSED, discard_stdout, escaped, stdout_reserved_for_document, write_json
+from modelrt.errors import ModelRTError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+EXIT_INTERRUPTED = 130
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
+    write_json(data)
 
 
 # ------------------------------------------------------------------------------------------- commands
@@ -70,13 +74,14 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "offline": True if args.offline else None,
         "allow_pickle": args.allow_pickle,
         "verify": not args.no_verify,
+        "revision": args.revision,
     }
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from modelrt.api import explain
 
-    plan = explain(args.model, **_load_kwargs(args))
+    plan = explain(args.model, all_candidates=args.all, **_load_kwargs(args))
     if args.json:
         _print_json(plan.to_dict())
     else:
@@ -84,120 +89,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("confidence", "iou", "max_detections", "classes")
-    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    if "classes" in overrides:
-        overrides["classes"] = [c.strip() for c in overrides["classes"].split(",") if c.strip()]
-    return overrides
-
-
-def _save_paths(target: Path, images: Sequence[str]) -> list[Path]:
-    if len(images) == 1 and target.suffix.lower() in IMAGE_SUFFIXES:
-        return [target]
-    if target.suffix.lower() in IMAGE_SUFFIXES:
-        raise InputError(f"--save {target} names one file but {len(images)} images were given; pass a directory")
-    return [target / f"{Path(image).stem}.annotated.png" for image in images]
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
-    from modelrt.annotate import annotate
-    from modelrt.images import load_image
-    from modelrt.model import load
-    from modelrt.results import Prediction
-    from modelrt.storage import storage_errors
+    from modelrt.cli_predict import run_predict
 
-    save_paths = _save_paths(Path(args.save), args.images) if args.save else []
-    overrides = _overrides(args)
-    outputs = []
-    with load(args.model, **_load_kwargs(args)) as model:
-        for index, image_path in enumerate(args.images):
-            image = load_image(image_path)
-            result = model.predict(image, **overrides)
-            assert isinstance(result, Prediction)  # one image in, one result out
-            outputs.append({"image": image_path, **result.to_dict()})
-            if not args.json:
-                print(_describe(image_path, result))
-            if save_paths:
-                _write_image(save_paths[index], annotate(image, result), storage_errors)
-                if not args.json:
-                    print(f"  saved {save_paths[index]}")
-        if args.json:
-            _print_json({"model": model.name, "plan": model.plan.to_dict(), "results": outputs})
-    return 0
-
-
-def _write_image(path: Path, rgb: Any, storage_errors: Any) -> None:
-    import cv2
-
-    with storage_errors(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ok, encoded = cv2.imencode(path.suffix or ".png", rgb[:, :, ::-1])
-        if not ok:
-            raise InputError(f"cannot encode an image as {path.suffix}; use .png or .jpg")
-        path.write_bytes(encoded.tobytes())
-
-
-def _describe(image_path: str, result: Any) -> str:
-    data = result.to_dict()
-    if data["type"] == "classification":
-        top = ", ".join(f"{item['class']} ({item['probability']:.3f})" for item in data["top"][:3])
-        return f"{image_path}: {top}"
-    lines = [f"{image_path}: {len(data['detections'])} detections"]
-    for item in data["detections"]:
-        x1, y1, x2, y2 = item["xyxy"]
-        lines.append(f"  {item['class']:<12} {item['confidence']:.3f}  [{x1:7.1f} {y1:7.1f} {x2:7.1f} {y2:7.1f}]")
-    return "\n".join(lines)
+    return run_predict(args, _load_kwargs(args))
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    from modelrt.package_builder import build_package, read_labels
+    from modelrt.cli_package import run_package
 
-    input_spec: dict[str, Any] = {"size": [args.size[0], args.size[-1]]}
-    optional_input = {
-        "dynamic_size": args.dynamic_size or None,
-        "resize": args.resize,
-        "color": args.color,
-        "scale": args.scale,
-        "mean": args.mean,
-        "std": args.std,
-        "pad_value": args.pad_value,
-        "crop_resize": args.crop_resize,
-        "batch": args.batch if args.batch is None or args.batch == "dynamic" else int(args.batch),
-    }
-    input_spec.update({key: value for key, value in optional_input.items() if value is not None})
-    postprocess = {
-        key: value
-        for key, value in {
-            "confidence": args.confidence,
-            "iou": args.iou,
-            "max_detections": args.max_detections,
-            "pixel_threshold": args.pixel_threshold,
-            "unclip_ratio": args.unclip_ratio,
-        }.items()
-        if value is not None
-    }
-    labels = read_labels(Path(args.labels)) if args.labels else ("text",) if args.task == "text-detection" else ()
-    manifest = build_package(
-        Path(args.model_file),
-        Path(args.output),
-        task=args.task,
-        labels=labels,
-        architecture=args.architecture,
-        name=args.name,
-        artifact_format=args.format,
-        input_spec=input_spec,
-        postprocess=postprocess,
-    )
-    if args.json:
-        from modelrt.manifest import manifest_to_dict
-
-        _print_json(manifest_to_dict(manifest))
-    else:
-        artifact = manifest.artifacts[0]
-        print(f"wrote {Path(args.output) / 'modelrt.json'}: {manifest.name} ({manifest.architecture}, {manifest.task})")
-        print(f"  {artifact.path}: {artifact.size} bytes, sha256 {artifact.sha256}")
-    return 0
+    return run_package(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -224,9 +125,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", help="backend name, or auto (default)")
     parser.add_argument("--device", default="auto", help="cpu, cuda[:N], mps, coreml, dla:N, or auto (default)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"])
+    parser.add_argument(
+        "--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"], help="numeric precision (default auto)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: usable CPUs)")
     parser.add_argument("--offline", action="store_true", help="make no network connection")
+    parser.add_argument("--revision", help="for hf:// models: branch, tag, commit or refs/pr/N (default: main)")
     parser.add_argument("--allow-pickle", action="store_true", help="allow pickle weights for this load (unsafe)")
     parser.add_argument(
         "--no-verify",
@@ -235,91 +139,179 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    """Options every command takes, before or after its name: ``modelrt -v predict ...`` = ``modelrt predict ... -v``.
+
+    Their default is "not given" (``SUPPRESS``), so a command's parser never resets what was given before
+    the command name; ``main`` reads them with a fallback.
+    """
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more and show tracebacks"
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"modelrt-core {__version__}", help="print the version and exit"
+    )
+
+
+MODEL_HELP = "a package directory, a model file a plugin reads (e.g. an Ultralytics .onnx), or a reference"
+JSON_HELP = "print one JSON document on stdout instead of text"
+PREDICT_INPUTS = """\
+IMAGE may be, mixed freely:
+  photo.jpg         an image file (PNG, JPEG, WebP, BMP, TIFF, GIF, PNM, JPEG 2000, HDR, AVIF)
+  photos/           the image files in the directory, in name order (sub-directories are not
+                    searched; other files are skipped with a note)
+  'photos/*.jpg'    a glob pattern in quotes, expanded by modelrt ('**' also matches sub-directories)
+  -                 one encoded image read from stdin
+Videos are not supported yet. An input that cannot be predicted is reported on stderr while the
+others go on, and the exit status is then 1. A long run shows a progress bar when stderr is a terminal.
+
+--save DIR writes DIR/<name>.annotated.png per image; images whose names give the same file name are
+numbered in input order (x.annotated.png, x-2.annotated.png, ...). --save FILE.png (or .jpg, ...)
+takes one image. Existing files are never replaced without --overwrite: the command refuses before
+predicting anything. Pictures are written whole or not at all (temporary file, then renamed)."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from modelrt.cli_package import PACKAGE_TASKS
+
     parser = argparse.ArgumentParser(prog="modelrt", description="Run computer-vision models on the best backend.")
-    parser.add_argument("--version", action="version", version=f"modelrt-core {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more and show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="the command to run:")
 
     env = sub.add_parser("env", help="this host, its matrix row, plugins, and what to install")
-    env.add_argument("--json", action="store_true")
+    env.add_argument("--json", action="store_true", help=JSON_HELP)
     env.set_defaults(func=cmd_env)
 
     plugins = sub.add_parser("plugins", help="installed plugins and their status")
-    plugins.add_argument("--json", action="store_true")
+    plugins.add_argument("--json", action="store_true", help=JSON_HELP)
     plugins.set_defaults(func=cmd_plugins)
 
     explain = sub.add_parser("explain", help="how a model would be loaded here, and why")
-    explain.add_argument("model")
+    explain.add_argument("model", help=MODEL_HELP)
     _add_load_options(explain)
-    explain.add_argument("--json", action="store_true")
+    explain.add_argument(
+        "--all", action="store_true", help="every candidate, also on devices this host lacks (default: this host's)"
+    )
+    explain.add_argument("--json", action="store_true", help=JSON_HELP)
     explain.set_defaults(func=cmd_explain)
 
-    predict = sub.add_parser("predict", help="run a model on images")
-    predict.add_argument("model")
-    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict = sub.add_parser(
+        "predict",
+        help="run a model on images, directories, glob patterns or stdin",
+        description="Run a model on images and print one result per image, as soon as it is known.",
+        epilog=PREDICT_INPUTS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict.add_argument("model", help=MODEL_HELP)
+    predict.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="an image file, a directory, a quoted glob pattern, or - (see below)"
+    )
     _add_load_options(predict)
-    predict.add_argument("--confidence", type=float)
-    predict.add_argument("--iou", type=float)
-    predict.add_argument("--max-detections", type=int)
-    predict.add_argument("--classes", help="comma-separated class names to keep")
-    predict.add_argument("--save", metavar="DIR_OR_FILE", help="write annotated pictures here")
-    predict.add_argument("--json", action="store_true")
+    predict.add_argument("--confidence", type=float, help="keep detections scored at least this (default: the model's)")
+    predict.add_argument("--iou", type=float, help="overlap at which NMS drops the weaker box (default: the model's)")
+    predict.add_argument("--max-detections", type=int, help="keep at most this many per image (default: the model's)")
+    predict.add_argument(
+        "--classes", metavar="LIST", help="classes to keep, by name or id, comma-separated (e.g. 0,person)"
+    )
+    predict.add_argument(
+        "--batch", type=_positive_int, default=1, metavar="N", help="images per network call (default 1)"
+    )
+    predict.add_argument(
+        "--save", metavar="DIR_OR_FILE", help="write annotated pictures: DIR/<name>.annotated.png (see below)"
+    )
+    predict.add_argument("--overwrite", action="store_true", help="let --save replace existing files")
+    predict.add_argument("--json", action="store_true", help=JSON_HELP)
     predict.set_defaults(func=cmd_predict)
 
     bench = sub.add_parser("bench", help="latency percentiles per stage, throughput, and where the model runs")
-    bench.add_argument("model")
+    bench.add_argument("model", help=MODEL_HELP)
     bench.add_argument("--image", help="image to use, decoded once (default: a grey image of the input size)")
     bench.add_argument("--runs", type=int, default=20, help="timed predictions (default 20)")
     bench.add_argument("--warmup", type=int, default=3, help="untimed predictions first (default 3)")
     bench.add_argument("--batch", type=int, default=1, help="images per predict call (default 1)")
     _add_load_options(bench)
-    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--json", action="store_true", help=JSON_HELP)
     bench.set_defaults(func=cmd_bench)
 
-    package = sub.add_parser("package", help="write a modelrt package (manifest with sha256) for a model file")
-    package.add_argument("model_file")
-    package.add_argument("--task", required=True)
-    package.add_argument("-o", "--output", required=True, metavar="DIR")
-    package.add_argument("--labels", metavar="FILE", help="class names, one per line")
-    package.add_argument("--architecture")
-    package.add_argument("--name")
+    package = sub.add_parser(
+        "package",
+        help="write a modelrt package (manifest with sha256) for a model file",
+        description=(
+            "Write a modelrt package for a model file. What the file says about itself (an Ultralytics .onnx "
+            "carries its task, class names and input size) gives the defaults; each option given wins."
+        ),
+    )
+    package.add_argument("model_file", help="the model file (.onnx, .pt2, .torchscript, .engine, ...)")
+    package.add_argument("--task", choices=PACKAGE_TASKS, help="what the model does (default: from the file)")
+    package.add_argument("-o", "--output", required=True, metavar="DIR", help="the package directory to write")
+    package.add_argument("--labels", metavar="FILE", help="class names, one per line (default: from the file)")
+    package.add_argument("--architecture", help="how outputs are decoded (default: from the file, or the task's)")
+    package.add_argument("--name", help="the model's name (default: the file name without suffix)")
     package.add_argument("--format", help="artifact format (default: from the file suffix)")
-    package.add_argument("--size", type=int, nargs="+", default=[640, 640], metavar="N", help="H W, or one size")
+    package.add_argument(
+        "--size", type=int, nargs="+", metavar="N", help="input H W, or one size (default: from the file, or 640)"
+    )
     package.add_argument("--dynamic-size", action="store_true", help="keep aspect; shorter side = size")
-    package.add_argument("--resize", choices=["letterbox", "stretch", "shorter-side-center-crop"])
+    package.add_argument(
+        "--resize", choices=["letterbox", "stretch", "shorter-side-center-crop"], help="how images fit the input"
+    )
     package.add_argument("--crop-resize", type=int, help="shorter side before the centre crop")
     package.add_argument("--color", choices=["rgb", "bgr"], help="channel order the network expects")
-    package.add_argument("--scale", type=float)
-    package.add_argument("--mean", type=float, nargs=3)
-    package.add_argument("--std", type=float, nargs=3)
-    package.add_argument("--pad-value", type=int)
+    package.add_argument("--scale", type=float, help="pixel values are multiplied by this (default 1/255)")
+    package.add_argument("--mean", type=float, nargs=3, help="per-channel mean subtracted after scaling")
+    package.add_argument("--std", type=float, nargs=3, help="per-channel std divided by after the mean")
+    package.add_argument("--pad-value", type=int, help="grey level of letterbox padding, 0-255 (default 114)")
     package.add_argument("--batch", help="dynamic, or a fixed batch size")
-    package.add_argument("--confidence", type=float)
-    package.add_argument("--iou", type=float)
-    package.add_argument("--max-detections", type=int)
+    package.add_argument("--confidence", type=float, help="default confidence threshold written in the manifest")
+    package.add_argument("--iou", type=float, help="default NMS IoU threshold written in the manifest")
+    package.add_argument("--max-detections", type=int, help="default detection limit written in the manifest")
     package.add_argument("--pixel-threshold", type=float, help="text detectors: binarisation threshold")
     package.add_argument("--unclip-ratio", type=float, help="text detectors: region growth")
-    package.add_argument("--json", action="store_true")
+    package.add_argument("--json", action="store_true", help="print the manifest as JSON")
     package.set_defaults(func=cmd_package)
+    from modelrt.cli_hub import add_hub_commands
+
+    add_hub_commands(sub, _add_global_options)
+    for command in sub.choices.values():
+        _add_global_options(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", False)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    json_only = stdout_reserved_for_document() if getattr(args, "json", False) else contextlib.nullcontext()
     try:
-        return int(args.func(args))
+        with json_only:
+            status = int(args.func(args))
+        sys.stdout.flush()
+        return status
     except ModelRTError as error:
-        if args.verbose:
+        if verbose:
             traceback.print_exc()
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {escaped(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        discard_stdout()
+        return EXIT_STDOUT_CLOSED

@@ -8,12 +8,14 @@ naming a Tegra SoC, with no ``/etc/nv_tegra_release``); ``false`` lets the core 
 carries L4T files without being a Jetson (an L4T image built under emulation on an x86-64 machine)
 as the generic host it is. A Jetson is never judged as a generic ARM Linux host. NVIDIA and CPU
 verdicts are exclusive, so the merged install command never asks for both ``onnxruntime`` and
-``onnxruntime-gpu``.
+``onnxruntime-gpu``. Fixes that install something say it the way modelrt-core was installed here:
+released extras from a package index, or the directories of the source tree it came from.
 """
 
 from __future__ import annotations
 
 from modelrt.host_environment import Environment
+from modelrt.installation import Installation, detect_installation
 from modelrt.specs import Finding, Severity, Status
 
 __all__ = ["JETSON_FACTS_KEY", "NVIDIA_VERIFIED_UBUNTU", "core_findings"]
@@ -28,15 +30,19 @@ _ONNX_GPU = "modelrt[onnx-gpu]"
 _JETSON = "modelrt[jetson]"
 
 
-def core_findings(env: Environment) -> list[Finding]:
-    """The core's Findings for ``env``: one verdict for the generic row it matches, or none."""
+def core_findings(env: Environment, installation: Installation | None = None) -> list[Finding]:
+    """The core's Findings for ``env``: one verdict for the generic row it matches, or none.
+
+    ``installation`` (by default, how modelrt-core was installed here) words the install commands in fixes.
+    """
+    installation = detect_installation() if installation is None else installation
     plugin_says_jetson = _jetson_plugin_verdict(env)
     if plugin_says_jetson is True:
         return []
     if plugin_says_jetson is None and env.is_jetson:
-        return [_jetson_needs_plugin(env)]
+        return [_jetson_needs_plugin(env, installation)]
     if env.system == "Linux":
-        return [_linux(env)]
+        return [_linux(env, installation)]
     if env.system == "Darwin":
         return [_macos(env)]
     if env.system == "Windows":
@@ -59,7 +65,7 @@ def _jetson_plugin_verdict(env: Environment) -> bool | None:
     return True if env.is_jetson else None
 
 
-def _jetson_needs_plugin(env: Environment) -> Finding:
+def _jetson_needs_plugin(env: Environment, installation: Installation) -> Finding:
     return Finding(
         row="jetson",
         status=Status.UNKNOWN,
@@ -69,14 +75,14 @@ def _jetson_needs_plugin(env: Environment) -> Finding:
             "TensorRT decide which matrix row applies, and judging them needs the jetson plugin, "
             "which is not installed."
         ),
-        fix=f'pip install "{_JETSON}"',
+        fix=installation.pip_install([_JETSON]),
         install=(_JETSON,),
     )
 
 
-def _linux(env: Environment) -> Finding:
+def _linux(env: Environment, installation: Installation) -> Finding:
     if env.has_nvidia_gpu:
-        return _nvidia(env)
+        return _nvidia(env, installation)
     if env.architecture == "x86_64":
         return Finding(
             row="cpu-x86_64-linux",
@@ -95,13 +101,13 @@ def _linux(env: Environment) -> Finding:
                 "the verified matrix. The ONNX backend is expected to work on this CPU, but no release "
                 "is checked on it."
             ),
-            fix=f'pip install "{_ONNX}", then check a model with `modelrt explain MODEL`',
+            fix=f"{installation.pip_install([_ONNX])}, then check a model with `modelrt explain MODEL`",
             install=(_ONNX,),
         )
     return _unknown_host(env)
 
 
-def _nvidia(env: Environment) -> Finding:
+def _nvidia(env: Environment, installation: Installation) -> Finding:
     driver = f"driver {env.nvidia_driver_version}" if env.nvidia_driver_version else "driver version unknown"
     evidence = f"{driver}; seen in {', '.join(env.nvidia_evidence)}"
     verified = (
@@ -129,7 +135,7 @@ def _nvidia(env: Environment) -> Finding:
             f"{' and '.join(NVIDIA_VERIFIED_UBUNTU)} only, so this host requires verification."
         ),
         fix=(
-            f'pip install "{_ONNX_GPU}" (needs CUDA 11.8 or 12.x and an NVIDIA driver), then check '
+            f"{installation.pip_install([_ONNX_GPU])} (needs CUDA 11.8 or 12.x and an NVIDIA driver), then check "
             "with `modelrt explain MODEL` that the GPU is chosen"
         ),
         install=(_ONNX_GPU,),

@@ -20,12 +20,19 @@ JSON schema (``report_to_dict``), version 1; keys are only ever added within a v
       ],
       "plugins": [{"name": ..., "distribution": ..., "version": ..., "status": ...,
                    "error": ..., "registers": ...}, ...],        # as the plugin manager lists them
+      "installation": {"source_tree": str | null,   # the checkout modelrt-core was installed from;
+                       "editable": bool},            # null: a package index (or a wheel file)
       "install_commands": [str, ...],  # pip install "a" "b" for every finding's install entries,
                                        # merged, then one pip install "c" --index-url URL per index
       "install_command": str | null  # install_commands joined with " && ": one line for a shell
     }
 
-``index_url``, ``index_install`` and ``install_commands`` were added within version 1.
+``index_url``, ``index_install``, ``install_commands`` and ``installation`` were added within version 1.
+
+Findings' ``install`` entries name released distributions (``modelrt[onnx]``); ``install_commands``
+follow ``installation``: from a source tree they name the tree's directories instead
+(``pip install "/src/modelrt/plugins/onnx_backend[cpu]"``, with ``-e`` where modelrt-core is an editable
+install), since the released names would bring a second, released copy or nothing at all.
 """
 
 from __future__ import annotations
@@ -33,13 +40,15 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 import cattrs
 
-from modelrt.host_environment import Environment
 from modelrt.hardware_matrix import find_row
+from modelrt.host_environment import Environment
+from modelrt.installation import FROM_INDEX, Installation, detect_installation
 from modelrt.specs import Finding, Severity
 
 __all__ = [
@@ -76,7 +85,8 @@ class EnvironmentReport:
 
     ``plugins`` are the plugin manager's listing as plain dicts (``name``, ``distribution``,
     ``version``, ``status``, ``error``, ``registers``). ``install_commands`` are the pip commands
-    this host needs, in order; ``install_command`` is all of them as one shell line.
+    this host needs, in order, for the way modelrt is installed (``installation``); ``install_command``
+    is all of them as one shell line.
     """
 
     environment: Environment
@@ -84,61 +94,65 @@ class EnvironmentReport:
     plugins: tuple[dict[str, object], ...] = attrs.field(converter=_plain_plugins, hash=False)
     install_command: str | None = None
     install_commands: tuple[str, ...] = ()
+    installation: Installation = FROM_INDEX
 
 
-def install_commands(findings: Iterable[Finding]) -> tuple[str, ...]:
+def install_commands(findings: Iterable[Finding], installation: Installation = FROM_INDEX) -> tuple[str, ...]:
     """The pip commands for every finding's requirements, de-duplicated, first-seen order kept.
 
-    First one ``pip install "a" "b"`` for all ``install`` entries (PyPI), then one
-    ``pip install "c" --index-url URL`` per package index that ``index_install`` entries come from.
+    First one ``pip install "a" "b"`` for all ``install`` entries (PyPI, or the source tree that
+    ``installation`` names), then one ``pip install "c" --index-url URL`` per package index that
+    ``index_install`` entries come from.
     """
     findings = tuple(findings)
     commands = []
-    from_pypi = _unique(requirement for finding in findings for requirement in finding.install)
+    from_pypi = [requirement for finding in findings for requirement in finding.install]
     if from_pypi:
-        commands.append(_pip_install(from_pypi))
+        commands.append(installation.pip_install(from_pypi))
     by_index: dict[str, list[str]] = {}
     for finding in findings:
         if finding.index_url and finding.index_install:
             by_index.setdefault(finding.index_url, []).extend(finding.index_install)
     for index_url, requirements in by_index.items():
-        commands.append(f"{_pip_install(_unique(requirements))} --index-url {index_url}")
+        commands.append(f"{FROM_INDEX.pip_install(requirements)} --index-url {index_url}")
     return tuple(commands)
 
 
-def merged_install_command(findings: Iterable[Finding]) -> str | None:
+def merged_install_command(findings: Iterable[Finding], installation: Installation = FROM_INDEX) -> str | None:
     """All of ``install_commands`` as one shell line (joined with ``&&``), or ``None`` when there is none."""
-    return _one_shell_line(install_commands(findings))
+    return _one_shell_line(install_commands(findings, installation))
 
 
 def _one_shell_line(commands: Iterable[str]) -> str | None:
     return " && ".join(commands) or None
 
 
-def _unique(requirements: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(requirements))
-
-
-def _pip_install(requirements: Iterable[str]) -> str:
-    return "pip install " + " ".join(f'"{requirement}"' for requirement in requirements)
-
-
 def build_report(
-    env: Environment, findings: Iterable[Finding], plugins: Iterable[Mapping[str, object]] = ()
+    env: Environment,
+    findings: Iterable[Finding],
+    plugins: Iterable[Mapping[str, object]] = (),
+    installation: Installation | None = None,
 ) -> EnvironmentReport:
-    """Collect the report; the install commands merge all findings' requirements."""
+    """Collect the report; the install commands merge all findings' requirements.
+
+    ``installation`` (by default, how this environment's modelrt-core was installed) decides whether
+    the install commands name released distributions or directories of a source tree.
+    """
+    installation = detect_installation() if installation is None else installation
     findings = tuple(findings)
-    commands = install_commands(findings)
+    commands = install_commands(findings, installation)
     return EnvironmentReport(
         environment=env,
         findings=findings,
         plugins=tuple(plugins),
         install_command=_one_shell_line(commands),
         install_commands=commands,
+        installation=installation,
     )
 
 
 _CONVERTER = cattrs.Converter()
+_CONVERTER.register_unstructure_hook(Path, str)
 
 
 def report_to_dict(report: EnvironmentReport) -> dict[str, Any]:
@@ -148,6 +162,7 @@ def report_to_dict(report: EnvironmentReport) -> dict[str, Any]:
         "environment": report.environment.to_dict(),
         "findings": [_finding_to_dict(finding) for finding in report.findings],
         "plugins": [dict(plugin) for plugin in report.plugins],
+        "installation": _CONVERTER.unstructure(report.installation),
         "install_commands": list(report.install_commands),
         "install_command": report.install_command,
     }
@@ -166,7 +181,7 @@ def _finding_to_dict(finding: Finding) -> dict[str, Any]:
 def render_report(report: EnvironmentReport) -> str:
     """Human-readable text for a terminal, ending with the line that asks to paste it into an issue."""
     sections = [
-        _host_section(report.environment),
+        _host_section(report.environment, report.installation),
         _findings_section(report.findings),
         _plugins_section(report.plugins),
         _install_section(report.install_commands),
@@ -174,10 +189,14 @@ def render_report(report: EnvironmentReport) -> str:
     return "\n\n".join(sections) + f"\n\n{_CLOSING_LINE}\n"
 
 
-def _host_section(env: Environment) -> str:
+def _host_section(env: Environment, installation: Installation) -> str:
     lines = ["modelrt environment"]
     if env.host_root is not None:
         lines.append(_field("Host root", f"{env.host_root} (a fake root: the facts below come from its files)"))
+    if installation.source_tree is not None:
+        how = "an editable install of it" if installation.editable else "installed from it"
+        advice = "so the install commands below name its directories"
+        lines.append(_field("Source tree", f"{installation.source_tree} (modelrt-core is {how}, {advice})"))
     lines.append(_field("System", _system_words(env)))
     lines.append(_field("CPU", _cpu_words(env)))
     lines.append(_field("Memory", _memory_words(env.memory_bytes)))

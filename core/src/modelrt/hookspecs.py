@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from modelrt.host_environment import Environment
     from modelrt.host import Host
+    from modelrt.host_environment import Environment
     from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec
 
 PROJECT_NAME = "modelrt"
@@ -75,7 +75,12 @@ def register_sources() -> Iterable[SourceSpec]:
         ``s3://`` URL) into a ``ModelPackage``. Its factory names a class built without arguments
         with a method ``open(reference: str, offline: bool) -> ModelPackage``.
 
+    A source that reads a versioned store may also take ``revision: str | None`` and ``subfolder:
+    str | None`` keywords; they are passed only when the caller gave them, so a source without them
+    keeps working (and is refused with a clear error when they are given for its references).
+
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 ``open`` may take ``revision`` and ``subfolder``.
     """
 
 

@@ -76,6 +76,8 @@ Task = Literal[
     "embedding",
 ]
 ResizeMode = Literal["letterbox", "stretch", "shorter-side-center-crop"]
+DynamicResize = Literal["shorter-side", "letterbox"]
+Interpolation = Literal["bilinear", "antialiased-bilinear"]
 ArtifactFormat = Literal["onnx", "exported-program", "torchscript", "tensorrt-engine", "torch-pickle", "external-data"]
 #: The format of a side file that another artifact reads (ONNX external data): never loaded on its own.
 DATA_FORMAT = "external-data"
@@ -157,11 +159,16 @@ def _input_within_limit(instance: InputSpec, _attribute: object, batch: int | st
 class InputSpec:
     """How images become the network input.
 
-    ``size`` is ``[height, width]``. With ``dynamic_size`` the network takes any size: the image keeps
-    its aspect ratio, is scaled so its shorter side equals ``min(size)``, and each side is rounded to
-    a multiple of ``size_multiple``. ``resize`` (fixed size only): ``letterbox`` keeps the aspect
-    ratio and pads with ``pad_value``; ``stretch`` ignores it; ``shorter-side-center-crop`` scales the
-    shorter side to ``crop_resize`` (default 256/224 of ``size``) and crops the centre. Pixel values
+    ``size`` is ``[height, width]``. With ``dynamic_size`` the network takes any size and the image
+    keeps its aspect ratio; ``dynamic_resize`` says how: ``shorter-side`` scales the shorter side to
+    ``min(size)`` and rounds each side to a multiple of ``size_multiple``; ``letterbox`` fits the image
+    within ``size`` as the fixed letterbox does, with the padding of each side taken modulo
+    ``size_multiple`` (Ultralytics' predictor on dynamic exports). ``resize`` (fixed size only):
+    ``letterbox`` keeps the aspect ratio and pads with ``pad_value``; ``stretch`` ignores it;
+    ``shorter-side-center-crop`` scales the shorter side to ``crop_resize`` (default 256/224 of
+    ``size``) and crops the centre. ``interpolation``: ``bilinear`` is OpenCV's (each output pixel from
+    its 2x2 nearest source pixels); ``antialiased-bilinear`` is Pillow's, whose filter widens with the
+    downscaling factor (torchvision's ``Resize`` on PIL images, Ultralytics' classifiers). Pixel values
     become ``(pixel * scale - mean) / std`` in ``color`` channel order.
     """
 
@@ -178,6 +185,8 @@ class InputSpec:
     std: tuple[float, float, float] = attrs.field(default=(1.0, 1.0, 1.0), converter=_three_floats, validator=_divisor)
     batch: int | Literal["dynamic"] = attrs.field(default="dynamic", validator=_input_within_limit)
     crop_resize: int | None = attrs.field(default=None, validator=_at_least(1))
+    dynamic_resize: DynamicResize = "shorter-side"
+    interpolation: Interpolation = "bilinear"
 
 
 @attrs.frozen

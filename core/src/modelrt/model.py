@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelrt.devices import Device
@@ -17,6 +18,7 @@ from modelrt.errors import (
     NoUsableBackendError,
     PackageError,
     SecurityError,
+    StorageError,
 )
 from modelrt.inflight import CallGuard
 from modelrt.options import RunOptions
@@ -95,16 +97,29 @@ class Model:
         """The loaded session of each role (its ``provider`` and ``device`` say where it really runs)."""
         return dict(self._sessions)
 
+    @property
+    def backend(self) -> str:
+        """The backend chosen, e.g. ``onnxruntime`` (not what was asked: ``plan.requested_backend`` is);
+        roles on different backends give their names joined by ``+``; per role, ``plan.chosen()``."""
+        return self.plan.backend or ""
+
+    @property
+    def device(self) -> str:
+        """The device chosen, e.g. ``cuda:0`` or ``cpu`` (not what was asked: ``plan.requested_device``
+        is); roles on different devices give theirs joined by ``+``; per role, ``plan.chosen()``."""
+        return self.plan.device or ""
+
     def predict(
-        self, images: Any, *, color: str = "rgb", timer: StageTimer | None = None, **overrides: Any
+        self, images: Any, *, color: str = "bgr", timer: StageTimer | None = None, **overrides: Any
     ) -> Prediction | list[Prediction]:
         """Predict on one image (returns one result) or a list of images (returns a list).
 
-        Images may be HxWx3 uint8 arrays (RGB, or ``color="bgr"`` for OpenCV arrays; floats in [0, 1] too),
-        PIL images, paths or encoded bytes (``modelrt.images`` lists what is accepted). ``overrides``
-        replace the package's post-processing defaults for this call (``confidence``, ``iou``,
-        ``max_detections``, ``classes``, ...). ``timer`` collects seconds per stage (decode, pre, run,
-        post). An empty list returns an empty list without running the network.
+        Images may be HxWx3 uint8 arrays (BGR as OpenCV gives them, or ``color="rgb"`` for RGB arrays;
+        floats in [0, 1] too), PIL images, paths or encoded bytes, which carry their own channel order
+        (``modelrt.images`` lists what is accepted). ``overrides`` replace the package's post-processing
+        defaults for this call (``confidence``, ``iou``, ``max_detections``, ``classes``, ...). ``timer``
+        collects seconds per stage (decode, pre, run, post). An empty list returns an empty list without
+        running the network.
 
         Safe to call from several threads at once. A call that starts after ``close()`` raises
         ``ModelClosedError``; one already running when ``close()`` is called completes normally.
@@ -121,6 +136,48 @@ class Model:
         return results[0] if single else results
 
     __call__ = predict
+
+    def predict_iter(
+        self, images: Iterable[Any], *, batch: int = 1, color: str = "bgr", **overrides: Any
+    ) -> Iterator[Prediction]:
+        """Predict on a stream of images (any iterable, e.g. a generator over a directory), yielding one
+        result per image in input order.
+
+        Memory stays bounded however long the stream: images are taken from ``images`` ``batch`` at a
+        time, decoded, predicted together and their results yielded before the next ones are taken, so
+        at most ``batch`` decoded images are held, and nothing is taken before the first result is asked
+        for. ``color`` and ``overrides`` mean what they mean for ``predict``. An image that cannot be used
+        raises ``InputError`` naming its position in the stream and ends it; the results before it have
+        been yielded. One image instead of an iterable, or a ``batch`` below 1, is refused at once.
+        """
+        if isinstance(images, str | bytes | bytearray | memoryview | os.PathLike) or hasattr(images, "ndim"):
+            raise InputError(
+                f"predict_iter takes an iterable of images, not one {type(images).__name__}; "
+                "for one image use predict(image), or wrap it in a list"
+            )
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise InputError(f"batch={batch!r} must be a whole number of images, at least 1")
+        return self._predict_stream(iter(images), batch, color, overrides)
+
+    def _predict_stream(
+        self, images: Iterator[Any], batch: int, color: str, overrides: Mapping[str, Any]
+    ) -> Iterator[Prediction]:
+        from modelrt.images import load_image
+
+        position = 0
+        while chunk := list(itertools.islice(images, batch)):
+            decoded = []
+            for offset, image in enumerate(chunk):
+                try:
+                    decoded.append(load_image(image, color))
+                except InputError as error:
+                    raise InputError(f"image {position + offset} of the stream: {error}") from None
+            del chunk
+            results = self.predict(decoded, color="rgb", **overrides)  # decoded: RGB whatever came in
+            assert isinstance(results, list)  # a list in, a list out
+            del decoded
+            position += len(results)
+            yield from results
 
     def grey_image(self) -> np.ndarray:
         """A mid-grey RGB image of the network's input size: a neutral input for warm-ups and benchmarks."""
@@ -193,13 +250,15 @@ def plan_for(
     offline: bool | None,
     allow_pickle: bool,
     manager: PluginManager,
+    revision: str | None = None,
+    subfolder: str | None = None,
 ) -> tuple[ModelPackage, LoadPlan, Any]:
     """Open the package and rank its candidates. Returns (package, plan, architecture class)."""
     from modelrt.sources import open_package, resolve_offline
 
     if device != AUTO:
         device = Device.parse(device)  # a bad device string fails before any file is opened
-    package = open_package(reference, manager, offline=resolve_offline(offline))
+    package = open_package(reference, manager, offline=resolve_offline(offline), revision=revision, subfolder=subfolder)
     plan = make_plan(package, manager, backend=backend, device=device, options=options, allow_pickle=allow_pickle)
     roles = package.manifest.roles
     raise_if_unplannable(plan, roles)
@@ -228,6 +287,8 @@ def load(
     extras: Mapping[str, Mapping[str, Any]] | None = None,
     manager: PluginManager | None = None,
     environment: Environment | None = None,
+    revision: str | None = None,
+    subfolder: str | None = None,
 ) -> Model:
     """Load a model package, a bare ``.onnx`` file or any reference a source plugin understands.
 
@@ -240,6 +301,12 @@ def load(
     Every file a backend reads is checked against the package's sha256 first, and an artifact without
     one is a ``PackageError``; ``verify=False`` skips the checksums for this load only (files must still
     lie inside the package).
+
+    ``revision`` (a branch, tag, commit or ``refs/pr/N``) and ``subfolder`` choose where in a Hub
+    repository (``hf://org/repo``) the model is; the reference may carry them too
+    (``hf://org/repo@v1/sub/folder``), except a revision containing ``/``. Offline (``offline=True``,
+    ``HF_HUB_OFFLINE=1`` or ``MODELRT_OFFLINE=1``) a Hub model must already be cached: otherwise a
+    ``NotCachedError`` gives the ``modelrt pull`` command that fetches it.
     """
     from modelrt.api import current_environment, default_manager
 
@@ -253,6 +320,8 @@ def load(
         offline=offline,
         allow_pickle=allow_pickle,
         manager=manager,
+        revision=revision,
+        subfolder=subfolder,
     )
     env = environment or current_environment(manager)
     backends = build_backends(plan, manager)
@@ -329,10 +398,10 @@ def _load_failure(plan: LoadPlan, role: str, errors: list[ModelRTError]) -> Mode
     """The most useful error once every candidate of a role failed.
 
     When every candidate that could be tried failed for the same kind of reason (the file is broken,
-    the requested device is absent), that error says more than "no usable backend"; otherwise the
-    summary of all candidates, which carries the plan.
+    the requested device is absent, the disk a download goes to is full), that error says more than
+    "no usable backend"; otherwise the summary of all candidates, which carries the plan.
     """
-    for kind in (PackageError, HardwareError):
+    for kind in (PackageError, HardwareError, StorageError):
         if errors and all(isinstance(error, kind) for error in errors):
             return errors[0]
     return NoUsableBackendError(_no_usable_message(plan, role), plan)

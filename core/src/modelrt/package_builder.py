@@ -18,6 +18,7 @@ from modelrt.manifest import (
     dump_manifest,
     manifest_from_dict,
 )
+from modelrt.onnx_external_data import external_data_entries, read_external_data, resolve_external_data
 from modelrt.storage import atomic_copy, atomic_write_text
 
 __all__ = [
@@ -85,7 +86,7 @@ def build_package(
     postprocess: dict[str, Any] | None = None,
     precision: str | None = None,
 ) -> Manifest:
-    """Copy ``model_file`` into ``output_dir`` and write a manifest with its size and sha256.
+    """Copy ``model_file`` (and an ONNX model's external data) into ``output_dir``, with a manifest of sha256s.
 
     The manifest is built as plain data and parsed like any manifest read from disk, so a package
     written here is valid by construction. Files are written atomically.
@@ -133,6 +134,7 @@ def build_multi_artifact_package(
     if not labels:
         raise InputError("a package needs its class names: pass --labels FILE (one name per line)")
     entries = [_entry_for(artifact) for artifact in artifacts]
+    side_files = _external_data_files(artifacts, entries)
     data = {
         "format_version": 1,
         "name": name,
@@ -141,7 +143,7 @@ def build_multi_artifact_package(
         "labels": list(labels),
         "input": input_spec or {"size": [640, 640]},
         "postprocess": postprocess or {},
-        "artifacts": [_entry_data(entry) for entry in entries],
+        "artifacts": [_entry_data(entry) for entry in [*entries, *(entry for entry, _ in side_files)]],
     }
     try:
         manifest = manifest_from_dict(data, origin="modelrt package")
@@ -152,6 +154,10 @@ def build_multi_artifact_package(
         destination = output_dir / artifact.path.name
         if destination.resolve() != artifact.path.resolve():
             atomic_copy(artifact.path, destination)
+    for entry, source in side_files:
+        destination = output_dir / entry.path
+        if destination.resolve() != source:
+            atomic_copy(source, destination)
     atomic_write_text(output_dir / MANIFEST_NAME, dump_manifest(manifest))
     return manifest
 
@@ -174,6 +180,41 @@ def _entry_for(artifact: ArtifactFile) -> ArtifactEntry:
         sha256=sha256_of(model_file),
         precision=artifact.precision,  # type: ignore[arg-type]
     )
+
+
+def _external_data_files(
+    artifacts: Sequence[ArtifactFile], entries: Sequence[ArtifactEntry]
+) -> list[tuple[ArtifactEntry, Path]]:
+    """The external data of each ONNX model: its manifest entry, and the file to copy beside the model.
+
+    An ONNX model may keep its weights in other files (``model.onnx`` + ``model.data``); a package
+    without them would not load. Each keeps its path relative to the model, which must stay inside the
+    model's directory. Two files may not claim one name in the package.
+    """
+    claimed: dict[str, Path | None] = {entry.path: None for entry in entries}
+    claimed[MANIFEST_NAME] = None
+    side_files: list[tuple[ArtifactEntry, Path]] = []
+    for artifact, entry in zip(artifacts, entries, strict=True):
+        if entry.format != "onnx":
+            continue
+        model = artifact.path
+        try:
+            found = read_external_data(model)
+            files = resolve_external_data(model, found.locations, model.parent, "the model's directory")
+            data_entries = external_data_entries(files, entry)
+        except PackageError as error:
+            raise InputError(str(error)) from None
+        sources = {data.package_path(): data.file for data in files}
+        for data_entry in data_entries:
+            source = sources[data_entry.path]
+            if data_entry.path in claimed and claimed[data_entry.path] != source:
+                raise InputError(
+                    f"{model.name} keeps external data in {data_entry.path!r}, a name another file of the "
+                    "package already has; rename one of them (re-export the model with another data file name)"
+                )
+            claimed[data_entry.path] = source
+            side_files.append((data_entry, source))
+    return side_files
 
 
 def _entry_data(entry: ArtifactEntry) -> dict[str, Any]:

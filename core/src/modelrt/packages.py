@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -29,12 +31,23 @@ class ModelPackage:
 
     ``source`` names the source that opened it and ``reference`` what the user passed, for plans and
     error messages.
+
+    A remote source (the Hub) opens a package before its artifacts are on disk. ``fetch`` makes the
+    given entries present under ``root`` (and checks them, unless told ``verify=False``); it is called
+    by ``open_artifact``, so only the artifacts a plan actually loads are ever downloaded. ``store`` is
+    a directory outside ``root`` that the package's files may be symlinks into: the huggingface-hub
+    cache links each file of a snapshot to ``blobs/``. A path must still lie inside ``root`` as
+    written, so no manifest path reaches another file of the store.
+
+    .. versionadded:: 0.2 ``fetch`` and ``store``.
     """
 
     root: Path
     manifest: Manifest
     source: str = "local-directory"
     reference: str = ""
+    fetch: Callable[[tuple[ArtifactEntry, ...], bool], None] | None = None
+    store: Path | None = None
 
     def entries(self, role: str) -> tuple[ArtifactEntry, ...]:
         """Artifacts that can play ``role`` (alternative formats of the same network); side files excluded."""
@@ -51,7 +64,7 @@ class ModelPackage:
                 f"package {self.manifest.name!r}: cannot resolve path {relative!r} ({error}); fix the package's "
                 "files or its manifest"
             ) from None
-        if not candidate.is_relative_to(root):
+        if not candidate.is_relative_to(root) and not self._links_into_store(root, relative, candidate):
             raise SecurityError(
                 f"package {self.manifest.name!r}: path {relative!r} resolves to {candidate}, outside "
                 f"the package directory {root}; a package may only use its own files"
@@ -65,6 +78,8 @@ class ModelPackage:
         checksum from a manifest must not turn verification off. ``verify=False`` skips the checksums
         (never the confinement to the package).
         """
+        if self.fetch is not None:
+            self.fetch((entry, *self.manifest.data_files_of(entry)), verify)
         path = self._verified_path(entry, verify)
         data_files = tuple(
             DataFile(
@@ -75,11 +90,14 @@ class ModelPackage:
             )
             for data in self.manifest.data_files_of(entry)
         )
+        if self.store is not None:
+            # The link inside the package, not its blob: a runtime finds side files next to the model.
+            path = self.root.resolve() / os.path.normpath(entry.path)
         return Artifact(
             role=entry.role,
             format=entry.format,
             file=path,
-            package_root=self.root.resolve(),
+            package_root=(self.store or self.root).resolve(),
             precision=entry.precision,
             target=attrs.asdict(entry.target) if entry.target else None,
             size=entry.size if verify else None,
@@ -88,6 +106,13 @@ class ModelPackage:
             verified=verify,
         )
 
+    def _links_into_store(self, root: Path, relative: str, candidate: Path) -> bool:
+        """Whether ``relative``, written inside the package, is a link into the store (a Hub blob)."""
+        if self.store is None:
+            return False
+        written = Path(os.path.normpath(root / relative))
+        return written.is_relative_to(root) and candidate.is_relative_to(self.store.resolve())
+
     def _verified_path(self, entry: ArtifactEntry, verify: bool) -> Path:
         path = self.resolve_path(entry.path)
         what = f"{entry.path!r} ({entry.format}, role {entry.role!r})"
@@ -95,8 +120,7 @@ class ModelPackage:
             mode = path.stat().st_mode
         except FileNotFoundError:
             raise PackageError(
-                f"package {self.manifest.name!r} lists {what} but {path} does not exist; restore it or fix the "
-                "manifest"
+                f"package {self.manifest.name!r} lists {what} but {path} does not exist; restore it or fix the manifest"
             ) from None
         except OSError as error:
             raise PackageError(f"package {self.manifest.name!r}: cannot read {path}: {error.strerror}") from None
@@ -113,8 +137,13 @@ class ModelPackage:
 
 
 def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
-    kinds += ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 

@@ -4,6 +4,10 @@ Ranking is the core's, never pluggy's call order: first the device (CUDA before 
 MPS and CoreML only for MPS-capable architectures; DLA only when asked for), then the backend's declared
 priority, then the artifact's place in the manifest. Probing stops at the first usable candidate, so a
 framework behind a lower-ranked backend is never imported when a better one is usable.
+
+A plan keeps what was asked (``requested_backend``, ``requested_device``) apart from what was chosen
+(``backend``, ``device``, and per role ``chosen()``). ``on_host`` gives the view ``modelrt explain``
+shows: candidates on device kinds the host cannot have are left out, one line per such kind instead.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import cattrs
 
+from modelrt.backend_names import resolve_backend
 from modelrt.devices import Device
 from modelrt.errors import NoUsableBackendError, PackageError, SecurityError
+from modelrt.host_devices import absent_device_reason
 from modelrt.options import RunOptions
 from modelrt.specs import ArchitectureSpec, Availability, BackendSpec, load_factory
 
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
     from modelrt.packages import ModelPackage
     from modelrt.plugin_manager import PluginManager
 
-__all__ = ["AUTO", "Candidate", "CandidateStatus", "LoadPlan", "make_plan", "probe_plan"]
+__all__ = ["AUTO", "Candidate", "CandidateStatus", "HiddenDevice", "LoadPlan", "make_plan", "probe_plan"]
 
 AUTO = "auto"
 
@@ -64,22 +70,56 @@ class Candidate:
 
 
 @attrs.frozen
+class HiddenDevice:
+    """A device kind this host cannot have: ``on_host`` leaves its candidates out and says why once."""
+
+    kind: str
+    reason: str
+
+
+@attrs.frozen
 class LoadPlan:
-    """The ranked candidates for a package on this host, each chosen or rejected with reason and fix."""
+    """The ranked candidates for a package on this host, each chosen or rejected with reason and fix.
+
+    ``requested_backend`` and ``requested_device`` are what the caller asked for (``auto``, or a
+    backend's registered name when an alias such as ``onnx`` was typed); ``backend`` and ``device`` are
+    what was chosen. ``withheld_devices`` are the Apple accelerator kinds ``auto`` left out because the
+    architecture is not marked MPS-capable; ``hidden_devices`` the kinds ``on_host`` left out.
+    """
 
     model: str
     reference: str
     source: str
     architecture: str
-    backend: str
-    device: str
+    requested_backend: str
+    requested_device: str
     options: RunOptions
     candidates: tuple[Candidate, ...]
     notes: tuple[str, ...] = ()
+    withheld_devices: tuple[str, ...] = ()
+    hidden_devices: tuple[HiddenDevice, ...] = ()
+
+    @property
+    def backend(self) -> str | None:
+        """The backend chosen (roles on different backends: their names joined by ``+``); None until
+        every role has one."""
+        return self._placement("backend")
+
+    @property
+    def device(self) -> str | None:
+        """The device chosen, as ``cpu`` or ``cuda:0`` (roles on different devices: joined by ``+``); None
+        until every role has one."""
+        return self._placement("device")
 
     def chosen(self) -> dict[str, Candidate]:
         """The chosen candidate of each role (roles with none are absent)."""
         return {c.role: c for c in self.candidates if c.status == CandidateStatus.CHOSEN}
+
+    def _placement(self, attribute: str) -> str | None:
+        chosen = self.chosen()
+        if not chosen or any(role not in chosen for role in self.roles()):
+            return None
+        return "+".join(dict.fromkeys(getattr(candidate, attribute) for candidate in chosen.values()))
 
     def roles(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.role for c in self.candidates))
@@ -93,8 +133,41 @@ class LoadPlan:
         candidates[index] = candidate
         return attrs.evolve(self, candidates=tuple(candidates))
 
+    def on_host(self, env: Environment) -> LoadPlan:
+        """This plan without the candidates on device kinds ``env`` cannot have, one ``HiddenDevice`` each.
+
+        The choice is untouched: a kind some backend was chosen on stays whatever the host shows, and
+        every candidate stays when the caller named a device (the backend's reason is then the answer).
+        The note on Apple accelerators that ``auto`` left out goes when the host has none of them.
+        """
+        if self.requested_device != AUTO:
+            return self
+        chosen_kinds = {Device.parse(candidate.device).kind for candidate in self.chosen().values()}
+        hidden = {device.kind: device.reason for device in self.hidden_devices}
+        kept: list[Candidate] = []
+        for candidate in self.candidates:
+            kind = Device.parse(candidate.device).kind
+            reason = None if kind in chosen_kinds else absent_device_reason(env, kind)
+            if reason is None:
+                kept.append(candidate)
+            else:
+                hidden[kind] = reason
+        notes = self.notes
+        withheld_reasons = {kind: absent_device_reason(env, kind) for kind in self.withheld_devices}
+        if withheld_reasons and all(withheld_reasons.values()):
+            hidden.update({kind: reason for kind, reason in withheld_reasons.items() if reason})
+            notes = tuple(note for note in notes if note != _withheld_note(self.withheld_devices, self.architecture))
+        ordered = sorted(hidden.items(), key=lambda item: _device_rank(item[0]))
+        return attrs.evolve(
+            self,
+            candidates=tuple(kept),
+            notes=notes,
+            hidden_devices=tuple(HiddenDevice(kind, reason) for kind, reason in ordered),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return _CONVERTER.unstructure(self)
+        """JSON-ready data: every field, plus the chosen ``backend`` and ``device`` (ignored by ``from_dict``)."""
+        return {**_CONVERTER.unstructure(self), "backend": self.backend, "device": self.device}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -106,8 +179,9 @@ class LoadPlan:
     def __str__(self) -> str:
         lines = [
             f"Load plan for {self.model!r} ({self.architecture}) from {self.reference or self.source}",
-            f"  asked: backend={self.backend} device={self.device} precision={self.options.precision} "
-            f"threads={self.options.threads or 'auto'}",
+            f"  asked: backend={self.requested_backend} device={self.requested_device} "
+            f"precision={self.options.precision} threads={self.options.threads or 'auto'}",
+            f"  chosen: {self._chosen_words()}",
         ]
         for role in self.roles():
             lines.append(f"  role {role!r}:")
@@ -119,8 +193,23 @@ class LoadPlan:
                 lines.append(line)
                 if c.fix and c.status != CandidateStatus.CHOSEN:
                     lines.append(f"          fix: {c.fix}")
+        if self.hidden_devices:
+            lines.append(
+                "  devices this host lacks (their candidates are left out; `modelrt explain --all` shows them):"
+            )
+            lines.extend(f"    {hidden.kind}: {hidden.reason}" for hidden in self.hidden_devices)
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
+
+    def _chosen_words(self) -> str:
+        chosen = self.chosen()
+        missing = [role for role in self.roles() if role not in chosen]
+        if missing or not chosen:
+            return f"nothing for {', '.join(f'role {role!r}' for role in missing) or 'any role'}"
+        placements = {f"{c.backend} on {c.device}" for c in chosen.values()}
+        if len(placements) == 1:
+            return placements.pop()
+        return "; ".join(f"{role}: {c.backend} on {c.device}" for role, c in chosen.items())
 
 
 _CONVERTER = cattrs.Converter()
@@ -168,7 +257,10 @@ def make_plan(
     options: RunOptions | None = None,
     allow_pickle: bool = False,
 ) -> LoadPlan:
-    """Rank every candidate for every role of ``package``; nothing is probed yet."""
+    """Rank every candidate for every role of ``package``; nothing is probed yet.
+
+    ``backend`` is ``auto``, a registered backend name or an alias of one (``modelrt.backend_names``).
+    """
     options = options or RunOptions()
     manifest = package.manifest
     architectures = manager.architectures()
@@ -180,12 +272,7 @@ def make_plan(
             f"provides (installed: {known}); install the plugin that provides it, see `modelrt plugins`"
         )
     backends = manager.backends()
-    if backend != AUTO and backend not in backends:
-        known = ", ".join(sorted(backends)) or "none installed"
-        raise NoUsableBackendError(
-            f"unknown backend {backend!r} (installed: {known}); install its plugin, e.g. "
-            f'pip install "modelrt[onnx]" for onnxruntime, or see `modelrt plugins`'
-        )
+    backend = AUTO if backend.strip().lower() == AUTO else resolve_backend(backend, backends, manager.plugins())
     requested_device = None if device == AUTO else Device.parse(device)
 
     candidates: list[tuple[tuple[int, int, int], Candidate]] = []
@@ -204,29 +291,47 @@ def make_plan(
                         candidate = candidate.with_status(CandidateStatus.REFUSED, refusal)
                     candidates.append(((_device_rank(dev.kind), -spec.priority, order), candidate))
             if not any(c.artifact == entry.path and c.role == role for _, c in candidates):
-                notes.append(
-                    f"{entry.path} ({entry.format}) has no installed backend"
-                    + (f" named {backend!r}" if backend != AUTO else "")
-                    + (f" that runs on {requested_device}" if requested_device else "")
-                )
-    if withheld:
-        kinds = " and ".join(sorted(withheld))
-        notes.append(
-            f"{kinds} not tried: architecture {arch.name!r} is not marked MPS-capable, and Apple's accelerators "
-            "are experimental, offered automatically only to architectures known to run correctly on them; "
-            f"pass device='{sorted(withheld)[-1]}' to try one anyway"
-        )
+                notes.append(_no_candidate_note(entry, backend, requested_device, backends))
+    withheld_devices = tuple(sorted(withheld))
+    if withheld_devices:
+        notes.append(_withheld_note(withheld_devices, arch.name))
     ranked = [c for _, c in sorted(candidates, key=lambda item: (item[1].role, item[0]))]
     return LoadPlan(
         model=manifest.name,
         reference=package.reference,
         source=package.source,
         architecture=manifest.architecture,
-        backend=backend,
-        device=str(device),
+        requested_backend=backend,
+        requested_device=str(device),
         options=options,
         candidates=tuple(ranked),
         notes=tuple(notes),
+        withheld_devices=withheld_devices,
+    )
+
+
+def _no_candidate_note(
+    entry: ArtifactEntry, backend: str, requested_device: Device | None, backends: Mapping[str, BackendSpec]
+) -> str:
+    """Why an artifact got no candidate: the named backend runs other formats, none runs it, or not there."""
+    artifact = f"{entry.path} ({entry.format})"
+    if backend != AUTO and entry.format not in backends[backend].formats:
+        return f"{artifact}: backend {backend!r} runs {', '.join(backends[backend].formats)} artifacts, not this one"
+    runners = [spec.name for spec in backends.values() if entry.format in spec.formats]
+    if not runners:
+        return f"{artifact}: no installed backend runs {entry.format!r} artifacts"
+    where = f"on {requested_device}" if requested_device else "on any device that device='auto' tries"
+    return f"{artifact}: {' and '.join(runners)} run{'s' if len(runners) == 1 else ''} it, but not {where}"
+
+
+def _withheld_note(kinds: tuple[str, ...], architecture: str) -> str:
+    """The note on Apple accelerators ``device="auto"`` left out for an architecture not marked for them."""
+    names = " and ".join(kinds)
+    tries = " or ".join(f"device={kind!r}" for kind in kinds)
+    return (
+        f"{names} not tried: Apple's accelerators (MPS and CoreML) are experimental, so device='auto' offers "
+        f"them only to architectures registered with mps_capable=True, and {architecture!r} is not; "
+        f"pass {tries} to try anyway"
     )
 
 
@@ -285,8 +390,9 @@ def raise_if_unplannable(plan: LoadPlan, roles: tuple[str, ...]) -> None:
         if not role_candidates:
             detail = "; ".join(plan.notes) or "the package has no artifacts for it"
             raise NoUsableBackendError(
-                f"no installed backend can run role {role!r} of {plan.model!r} with backend={plan.backend} "
-                f"device={plan.device}: {detail}. Run `modelrt env` to see what this machine supports "
+                f"no installed backend can run role {role!r} of {plan.model!r} with "
+                f"backend={plan.requested_backend} device={plan.requested_device}: {detail}. "
+                "Run `modelrt env` to see what this machine supports "
                 "and what to install.",
                 plan,
             )

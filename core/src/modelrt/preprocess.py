@@ -2,7 +2,9 @@
 
 Every resize mode is one geometry: the image is resized to ``resized_size`` and placed with its
 top-left corner at ``offset`` in an input of ``input_size`` (a positive offset pads with
-``pad_value``, a negative one crops). Pixel values then go through a 256-entry lookup table per
+``pad_value``, a negative one crops). The resize is OpenCV's bilinear one, or Pillow's antialiased
+one (``modelrt.resample``) where the spec asks for it; either writes only the part of the image that
+lands in the input, straight into it. Pixel values then go through a 256-entry lookup table per
 channel (``(pixel * scale - mean) / std``, computed once in float64), which OpenCV applies in a
 single pass, straight into the batch tensor.
 
@@ -20,15 +22,17 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import attrs
-import cv2
 import numpy as np
 
 from modelrt.errors import InputError
 from modelrt.manifest import InputSpec
+from modelrt.opencv import cv2
+from modelrt.resample import resize_antialiased
 
 __all__ = ["ImageTransform", "Preprocessor", "boxes_to_original", "points_to_original"]
 
-_CACHED_BUFFERS_PER_THREAD = 8
+# Enough for a batch tensor and the scratch arrays of one image, antialiased resizing included.
+_CACHED_BUFFERS_PER_THREAD = 16
 
 
 @attrs.frozen
@@ -37,8 +41,9 @@ class ImageTransform:
 
     Sizes are ``(height, width)``. The image was resized to ``resized_size`` and its top-left corner
     placed at ``offset`` ``(x, y)`` in an input of ``input_size`` (negative when cropped). Coordinates
-    map as ``input = original * scale + offset`` per axis, ``scale`` being ``(x, y)``; for letterbox
-    it is the single gain Ultralytics uses, not the rounded resize ratio.
+    map as ``input = original * scale + offset`` per axis, ``scale`` being ``(x, y)``: the ratio of the
+    rounded resized size to the original one on each axis, so that mapping back is the exact inverse
+    of the resize (as Ultralytics' ``scale_boxes`` does), not the unrounded gain the size came from.
     """
 
     original_size: tuple[int, int]
@@ -88,7 +93,7 @@ class Preprocessor:
         """Where an image of ``height`` x ``width`` lands in the network input."""
         spec = self.spec
         size_h, size_w = spec.size
-        if spec.dynamic_size:
+        if spec.dynamic_size and spec.dynamic_resize == "shorter-side":
             factor = min(size_h, size_w) / min(height, width)
             input_h = _round_to_multiple(height * factor, spec.size_multiple)
             input_w = _round_to_multiple(width * factor, spec.size_multiple)
@@ -99,17 +104,12 @@ class Preprocessor:
                 (0, 0),
                 (input_w / width, input_h / height),
             )
+        if spec.dynamic_size or spec.resize == "letterbox":
+            return _letterbox(height, width, spec.size, spec.size_multiple if spec.dynamic_size else None)
         if spec.resize == "stretch":
             return ImageTransform(
                 (height, width), (size_h, size_w), (size_h, size_w), (0, 0), (size_w / width, size_h / height)
             )
-        if spec.resize == "letterbox":
-            gain = min(size_h / height, size_w / width)
-            resized_h, resized_w = round(height * gain), round(width * gain)
-            # Ultralytics' split of an odd padding: the extra pixel goes to the bottom/right.
-            top = round((size_h - resized_h) / 2 - 0.1)
-            left = round((size_w - resized_w) / 2 - 0.1)
-            return ImageTransform((height, width), (size_h, size_w), (resized_h, resized_w), (left, top), (gain, gain))
         # shorter-side-center-crop, with torchvision's rounding (Resize(int) then CenterCrop).
         shorter = spec.crop_resize or round(min(size_h, size_w) * 256 / 224)
         if height <= width:
@@ -194,14 +194,20 @@ class Preprocessor:
         inside = left >= 0 and top >= 0 and left + resized_w <= input_w and top + resized_h <= input_h
         if not covers:
             canvas.fill(self.spec.pad_value)
+        y0, x0 = max(top, 0), max(left, 0)
+        y1, x1 = min(top + resized_h, input_h), min(left + resized_w, input_w)
+        if self.spec.interpolation == "antialiased-bilinear":
+            if y1 > y0 and x1 > x0:
+                rows, columns = (y0 - top, y1 - top), (x0 - left, x1 - left)
+                region = canvas[y0:y1, x0:x1]
+                resize_antialiased(image, (resized_h, resized_w), rows, columns, region, self._buffer)
+            return
         if inside:
             region = canvas[top : top + resized_h, left : left + resized_w]
             cv2.resize(image, (resized_w, resized_h), dst=region, interpolation=cv2.INTER_LINEAR)
             return
         resized = self._buffer("resized", (resized_h, resized_w, 3), np.uint8)
         cv2.resize(image, (resized_w, resized_h), dst=resized, interpolation=cv2.INTER_LINEAR)
-        y0, x0 = max(top, 0), max(left, 0)
-        y1, x1 = min(top + resized_h, input_h), min(left + resized_w, input_w)
         canvas[y0:y1, x0:x1] = resized[y0 - top : y1 - top, x0 - left : x1 - left]
 
     def _buffer(self, role: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
@@ -218,6 +224,28 @@ class Preprocessor:
         else:
             cache.move_to_end(key)
         return buffer
+
+
+def _letterbox(height: int, width: int, size: tuple[int, int], multiple: int | None) -> ImageTransform:
+    """Ultralytics' ``LetterBox``: the image fits within ``size`` keeping its aspect ratio, each side
+    rounded (at least 1 pixel), centred on padding. With ``multiple`` (``auto=True``, for dynamic
+    inputs) the padding of each side is taken modulo ``multiple``: for a ``size`` that is a multiple
+    of it, the input is the smallest multiple that holds the resized image."""
+    size_h, size_w = size
+    gain = min(size_h / height, size_w / width)
+    resized_h, resized_w = max(round(height * gain), 1), max(round(width * gain), 1)
+    pad_h, pad_w = size_h - resized_h, size_w - resized_w
+    if multiple is not None:
+        pad_h, pad_w = pad_h % multiple, pad_w % multiple
+    # Ultralytics' split of an odd padding: the extra pixel goes to the bottom/right.
+    top, left = round(pad_h / 2 - 0.1), round(pad_w / 2 - 0.1)
+    return ImageTransform(
+        (height, width),
+        (resized_h + pad_h, resized_w + pad_w),
+        (resized_h, resized_w),
+        (left, top),
+        (resized_w / width, resized_h / height),
+    )
 
 
 def _round_to_multiple(value: float, multiple: int) -> int:

@@ -1,9 +1,18 @@
-"""Prediction results: attrs classes with numpy fields, convertible to ``supervision``."""
+"""Prediction results: attrs classes with numpy fields that behave like supervision's, and convert to them.
+
+``Detections`` index like ``supervision.Detections``: ``len``, iteration, and indexing by an integer, a
+slice, a boolean mask or an array of positions all return a result of the same type (a subclass stays
+that subclass) with every per-detection field selected alike. An integer gives a result holding that one
+detection, as supervision does; iterating gives those one-detection results in order. A field is
+per-detection when its attrs metadata holds ``PER_DETECTION`` (``attrs.field(metadata={PER_DETECTION:
+True})``): an array with one row per detection or a list of one item each. A subclass's own such fields
+(embeddings, track ids...) are carried through indexing without further code.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import numpy as np
@@ -13,7 +22,18 @@ from modelrt.errors import InputError
 if TYPE_CHECKING:
     import supervision
 
-__all__ = ["Classification", "Detections", "Prediction"]
+__all__ = ["PER_DETECTION", "Classification", "Detections", "Prediction"]
+
+#: Metadata key marking an attrs field of ``Detections`` (or a subclass) that holds one entry per detection.
+PER_DETECTION = "modelrt.per_detection"
+_EACH = {PER_DETECTION: True}
+
+#: Detections listed by ``repr``; the rest are counted.
+_REPR_ROWS = 5
+#: Classes listed by a Classification's ``repr`` and ``to_dict``.
+_TOP_CLASSES = 5
+
+_DetectionsT = TypeVar("_DetectionsT", bound="Detections")
 
 
 def _import_supervision() -> Any:
@@ -36,6 +56,10 @@ def _optional_float32(value: Any) -> np.ndarray | None:
     return None if value is None else np.asarray(value, dtype=np.float32)
 
 
+def _optional_bool(value: Any) -> np.ndarray | None:
+    return None if value is None else np.asarray(value, dtype=bool)
+
+
 def _labels(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(label) for label in value)
 
@@ -44,11 +68,70 @@ def _polygons(value: Any) -> list[np.ndarray] | None:
     return None if value is None else [np.asarray(p, dtype=np.float32).reshape(-1, 2) for p in value]
 
 
+def _compact(value: Any) -> str:
+    """A field's value in a few characters: shape and dtype of an array, count of a list or tuple."""
+    if isinstance(value, np.ndarray):
+        return f"<{value.dtype} {list(value.shape)}>"
+    if isinstance(value, list | tuple):
+        return f"<{_counted(len(value), 'item')}>"
+    return repr(value)
+
+
+def _counted(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
+
+
+def _per_detection_fields(cls: type) -> list[attrs.Attribute[Any]]:
+    return [field for field in attrs.fields(cls) if field.metadata.get(PER_DETECTION)]
+
+
+def _positions(index: Any, count: int) -> np.ndarray:
+    """The positions ``index`` selects among ``count`` detections, by Python's and numpy's rules."""
+    if isinstance(index, bool | np.bool_):
+        raise TypeError("a single True/False cannot index detections; use a boolean mask with one value each")
+    if isinstance(index, int | np.integer):
+        position = int(index)
+        if not -count <= position < count:
+            raise IndexError(f"detection index {position} is out of range for {count} detections")
+        return np.array([position % count], dtype=np.int64)
+    if isinstance(index, slice):
+        return np.arange(count, dtype=np.int64)[index]
+    if not isinstance(index, list | tuple | range | np.ndarray):
+        raise TypeError(
+            f"detections are indexed by an integer, a slice, a boolean mask or an array of positions, "
+            f"not {type(index).__name__}"
+        )
+    array = np.asarray(index)
+    if array.dtype == bool:
+        if array.shape != (count,):
+            raise IndexError(f"a boolean mask over {count} detections needs {count} values, got shape {array.shape}")
+        return np.flatnonzero(array)
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"positions of detections must be a flat sequence of integers, got {array.dtype} {array.shape}")
+    if array.min() < -count or array.max() >= count:
+        raise IndexError(f"detection positions {array.tolist()} are out of range for {count} detections")
+    return array.astype(np.int64) % count
+
+
+def _select(value: Any, positions: np.ndarray) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return value[positions]
+    return [value[position] for position in positions.tolist()]
+
+
+def _rounded(values: Iterable[float], digits: int = 2) -> list[float]:
+    return [round(float(value), digits) for value in values]
+
+
 @attrs.define(eq=False)
 class Prediction:
     """Base of every result; an Architecture may add its own subclass."""
 
-    labels: tuple[str, ...] = attrs.field(converter=_labels)
+    labels: tuple[str, ...] = attrs.field(converter=_labels, repr=_compact)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (for ``--json`` output); every result type provides it."""
@@ -61,25 +144,60 @@ class Detections(Prediction):
 
     ``xyxy`` float32 [N, 4] in original-image pixels, clipped to the image; ``confidence`` float32
     [N]; ``class_id`` int64 [N] indexing ``labels``; optional ``keypoints`` float32 [N, K, 3]
-    (x, y, score) and ``polygons`` (one float32 [M, 2] outline per detection, e.g. text lines).
+    (x, y, score), ``polygons`` (one float32 [M, 2] outline per detection, e.g. text lines) and
+    ``masks`` bool [N, H, W] (one image-sized mask per detection).
+
+    ``detections[detections.confidence > 0.5]``, ``detections[detections.class_names == "person"]``,
+    ``detections[:3]`` and ``detections[[0, 2]]`` select detections; ``detections[0]`` is a result
+    holding the first one. A subclass adding per-detection data marks it with ``PER_DETECTION`` metadata
+    and, if it defines ``__attrs_post_init__``, calls this one.
     """
 
-    xyxy: np.ndarray = attrs.field(converter=_float32, kw_only=True)
-    confidence: np.ndarray = attrs.field(converter=_float32, kw_only=True)
-    class_id: np.ndarray = attrs.field(converter=_int64, kw_only=True)
-    keypoints: np.ndarray | None = attrs.field(default=None, converter=_optional_float32, kw_only=True)
-    polygons: list[np.ndarray] | None = attrs.field(default=None, converter=_polygons, kw_only=True)
+    xyxy: np.ndarray = attrs.field(converter=_float32, kw_only=True, repr=_compact, metadata=_EACH)
+    confidence: np.ndarray = attrs.field(converter=_float32, kw_only=True, repr=_compact, metadata=_EACH)
+    class_id: np.ndarray = attrs.field(converter=_int64, kw_only=True, repr=_compact, metadata=_EACH)
+    keypoints: np.ndarray | None = attrs.field(
+        default=None, converter=_optional_float32, kw_only=True, repr=_compact, metadata=_EACH
+    )
+    polygons: list[np.ndarray] | None = attrs.field(
+        default=None, converter=_polygons, kw_only=True, repr=_compact, metadata=_EACH
+    )
+    masks: np.ndarray | None = attrs.field(
+        default=None, converter=_optional_bool, kw_only=True, repr=_compact, metadata=_EACH
+    )
 
     def __attrs_post_init__(self) -> None:
         self.xyxy = self.xyxy.reshape(-1, 4)
+        count = len(self)
+        for field in _per_detection_fields(type(self)):
+            value = getattr(self, field.name)
+            if value is not None and len(value) != count:
+                raise InputError(
+                    f"{type(self).__name__}.{field.name} has {len(value)} entries for {count} boxes; "
+                    "every per-detection field needs exactly one entry per box"
+                )
 
     def __len__(self) -> int:
         return int(self.xyxy.shape[0])
 
+    def __getitem__(self: _DetectionsT, index: Any) -> _DetectionsT:
+        """The detections ``index`` selects (integer, slice, boolean mask, positions), every field alike."""
+        positions = _positions(index, len(self))
+        selected = {
+            field.name: _select(getattr(self, field.name), positions) for field in _per_detection_fields(type(self))
+        }
+        return attrs.evolve(self, **selected)
+
+    def __iter__(self: _DetectionsT) -> Iterator[_DetectionsT]:
+        """Each detection in order, as a result holding that one detection."""
+        for position in range(len(self)):
+            yield self[position]
+
     @property
-    def class_names(self) -> list[str]:
-        """The label of each detection."""
-        return [self.labels[i] if 0 <= i < len(self.labels) else str(i) for i in self.class_id.tolist()]
+    def class_names(self) -> np.ndarray:
+        """The label of each detection, a str array, so ``detections.class_names == "person"`` is a mask."""
+        names = [self.labels[i] if 0 <= i < len(self.labels) else str(i) for i in self.class_id.tolist()]
+        return np.array(names, dtype=str)
 
     @classmethod
     def empty(cls, labels: tuple[str, ...] | list[str]) -> Detections:
@@ -91,36 +209,75 @@ class Detections(Prediction):
         )
 
     def to_supervision(self) -> supervision.Detections:
-        """Convert to ``supervision.Detections`` (class names in ``data["class_name"]``)."""
+        """Convert to ``supervision.Detections`` (class names in ``data["class_name"]``, masks as ``mask``)."""
         sv = _import_supervision()
-        data: dict[str, Any] = {"class_name": np.array(self.class_names, dtype=object)}
         return sv.Detections(
-            xyxy=self.xyxy.copy(), confidence=self.confidence.copy(), class_id=self.class_id.copy(), data=data
+            xyxy=self.xyxy.copy(),
+            mask=None if self.masks is None else self.masks.copy(),
+            confidence=self.confidence.copy(),
+            class_id=self.class_id.copy(),
+            data={"class_name": self.class_names},
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (for ``--json`` output)."""
+        """Plain JSON-ready data (for ``--json`` output): coordinates to 0.01 pixel, scores to 1e-5.
+
+        Masks are left out (an image-sized array each); read them from ``masks``.
+        """
         items = []
-        for index, name in enumerate(self.class_names):
+        for index, name in enumerate(self.class_names.tolist()):
             item: dict[str, Any] = {
                 "class": name,
                 "class_id": int(self.class_id[index]),
                 "confidence": round(float(self.confidence[index]), 5),
-                "xyxy": [round(float(v), 2) for v in self.xyxy[index]],
+                "xyxy": _rounded(self.xyxy[index].tolist()),
             }
             if self.keypoints is not None:
-                item["keypoints"] = np.round(self.keypoints[index], 2).tolist()
+                item["keypoints"] = [
+                    [*_rounded(point[:2]), *_rounded(point[2:], 5)] for point in self.keypoints[index].tolist()
+                ]
             if self.polygons is not None:
-                item["polygon"] = np.round(self.polygons[index], 2).tolist()
+                item["polygon"] = [_rounded(point) for point in self.polygons[index].tolist()]
             items.append(item)
         return {"type": "detections", "detections": items}
+
+    def __repr__(self) -> str:
+        """The count, the optional fields present, and the first few detections: never the whole arrays.
+
+        A subclass decorated with ``attrs.define`` gets attrs' repr instead, in which the fields declared
+        here show only their shape.
+        """
+        extras = [
+            f"{field.name} {_compact(getattr(self, field.name))}"
+            for field in _per_detection_fields(type(self))
+            if field.name not in ("xyxy", "confidence", "class_id") and getattr(self, field.name) is not None
+        ]
+        head = f"{type(self).__name__}({_counted(len(self), 'detection')}{''.join(f', {extra}' for extra in extras)})"
+        rows = [
+            f"  {name:<16} {score:.3f}  [{' '.join(f'{v:7.1f}' for v in box)}]"
+            for name, score, box in zip(
+                self.class_names[:_REPR_ROWS].tolist(),
+                self.confidence[:_REPR_ROWS].tolist(),
+                self.xyxy[:_REPR_ROWS].tolist(),
+                strict=True,
+            )
+        ]
+        if len(self) > _REPR_ROWS:
+            rows.append(f"  ... and {len(self) - _REPR_ROWS} more")
+        return "\n".join([head, *rows])
 
 
 @attrs.define(eq=False)
 class Classification(Prediction):
-    """Class probabilities for one image: ``probabilities`` float32 [C] indexing ``labels``."""
+    """Class probabilities for one image: ``probabilities`` float32 [C] indexing ``labels``.
 
-    probabilities: np.ndarray = attrs.field(converter=_float32, kw_only=True)
+    ``len`` is the number of classes, as for ``supervision.Classifications``.
+    """
+
+    probabilities: np.ndarray = attrs.field(converter=_float32, kw_only=True, repr=_compact)
+
+    def __len__(self) -> int:
+        return int(self.probabilities.shape[0])
 
     @property
     def class_id(self) -> int:
@@ -135,7 +292,7 @@ class Classification(Prediction):
     def confidence(self) -> float:
         return float(self.probabilities[self.class_id])
 
-    def top(self, k: int = 5) -> list[tuple[str, float]]:
+    def top(self, k: int = _TOP_CLASSES) -> list[tuple[str, float]]:
         """The ``k`` most probable classes as (label, probability), best first."""
         k = max(0, min(int(k), self.probabilities.shape[0]))
         order = np.argsort(-self.probabilities, kind="stable")[:k]
@@ -149,5 +306,11 @@ class Classification(Prediction):
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": "classification",
-            "top": [{"class": label, "probability": round(p, 5)} for label, p in self.top(5)],
+            "top": [{"class": label, "probability": round(p, 5)} for label, p in self.top(_TOP_CLASSES)],
         }
+
+    def __repr__(self) -> str:
+        """One line: the number of classes and the top five, however many classes the model has."""
+        top = self.top(_TOP_CLASSES)
+        best = ", ".join(f"{label!r} {probability:.3f}" for label, probability in top)
+        return f"{type(self).__name__}({_counted(len(self), 'class', 'classes')}, top {len(top)}: {best})"

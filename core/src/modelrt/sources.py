@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelrt.errors import ModelRTError, PackageError
+from modelrt.errors import InputError, ModelRTError, PackageError
 from modelrt.packages import ModelPackage
 from modelrt.specs import load_factory
 
@@ -25,8 +26,19 @@ def resolve_offline(offline: bool | None) -> bool:
     return any(os.environ.get(name, "").strip().lower() in _TRUTHY for name in ("HF_HUB_OFFLINE", "MODELRT_OFFLINE"))
 
 
-def open_package(reference: str | os.PathLike[str], manager: PluginManager, offline: bool = False) -> ModelPackage:
-    """Find the highest-priority source that claims ``reference`` and open it."""
+def open_package(
+    reference: str | os.PathLike[str],
+    manager: PluginManager,
+    offline: bool = False,
+    *,
+    revision: str | None = None,
+    subfolder: str | None = None,
+) -> ModelPackage:
+    """Find the highest-priority source that claims ``reference`` and open it.
+
+    ``revision`` and ``subfolder`` are passed only when given, and only to a source whose ``open``
+    takes them (the Hub's); for any other source they are an ``InputError``.
+    """
     text = os.fspath(reference)
     path = Path(text).expanduser()
     is_dir = path.is_dir()
@@ -37,7 +49,8 @@ def open_package(reference: str | os.PathLike[str], manager: PluginManager, offl
     spec = matching[0]
     try:
         source = load_factory(spec.factory)()
-        package = source.open(text, offline=offline)
+        options = _where_in_source(source, spec.name, text, revision=revision, subfolder=subfolder)
+        package = source.open(text, offline=offline, **options)
     except ModelRTError:
         raise
     except Exception as error:  # a source plugin's bug is reported as such, not as a raw traceback
@@ -48,6 +61,22 @@ def open_package(reference: str | os.PathLike[str], manager: PluginManager, offl
     if not isinstance(package, ModelPackage):
         raise PackageError(f"source {spec.name!r} returned {type(package).__name__}, not a ModelPackage")
     return package
+
+
+def _where_in_source(source: object, name: str, text: str, **given: str | None) -> dict[str, str]:
+    """The ``revision``/``subfolder`` options to pass: those given, if the source's ``open`` takes them."""
+    options = {key: value for key, value in given.items() if value is not None}
+    if not options:
+        return options
+    parameters = inspect.signature(source.open).parameters  # type: ignore[attr-defined]
+    takes_any = any(parameter.kind == inspect.Parameter.VAR_KEYWORD for parameter in parameters.values())
+    refused = [key for key in options if key not in parameters and not takes_any]
+    if refused:
+        raise InputError(
+            f"{' and '.join(f'{key}=' for key in refused)} applies to models on a hub (hf://org/repo), but "
+            f"{text!r} is opened by source {name!r}, which has no {' or '.join(refused)}; leave it out"
+        )
+    return options
 
 
 def _no_source_message(text: str, path: Path, is_dir: bool, manager: PluginManager) -> str:

@@ -196,7 +196,7 @@ def test_the_face_is_found_where_it_is_in_the_original_image(detector: MTCNN) ->
     # Windows wholly inside the square score best; boxes reaching past its edges score less.
     for box in faces.xyxy[faces.confidence >= TOP_SCORE - 1e-6]:
         assert x1 <= box[0] < box[2] <= x2 and y1 <= box[1] < box[3] <= y2
-    assert faces.class_names == ["face"] * len(faces)
+    assert faces.class_names.tolist() == ["face"] * len(faces)
 
 
 def test_five_landmarks_per_face_lie_in_their_box_with_the_face_confidence(detector: MTCNN) -> None:

@@ -1,5 +1,5 @@
-"""Preprocessing against a straightforward reference (cv2.resize, np.pad, float64 arithmetic), buffer reuse,
-and the inverse mapping of boxes."""
+"""Preprocessing against a straightforward reference (cv2.resize, np.pad, float64 arithmetic, Pillow's resize),
+buffer reuse, and the inverse mapping of boxes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from modelrt.errors import InputError
 from modelrt.manifest import InputSpec
@@ -126,6 +127,94 @@ def test_pad_value_fills_the_letterbox_border() -> None:
     assert (tensor[0, :, :160] == 0).all() and (tensor[0, :, 480:] == 0).all()
 
 
+def test_a_one_pixel_strip_keeps_one_row_in_the_letterbox() -> None:
+    # 3000 x 1 at gain 640/3000 rounds to 0 rows; like Ultralytics, it keeps 1.
+    tensor, (transform,) = Preprocessor(spec(dtype="uint8"))([np.full((1, 3000, 3), 9, np.uint8)])
+    assert transform.resized_size == (1, 640) and transform.offset == (0, 319)
+    assert (tensor[0, :, 319] == 9).all() and (tensor[0, :, 318] == 114).all()
+
+
+# ------------------------------------------------------------------------------ Pillow's antialiased resize
+
+
+def pillow_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
+
+
+@pytest.mark.parametrize(
+    ("image_size", "input_size"),
+    [
+        ((480, 640), (224, 224)),  # both axes shrink, the height less: horizontal pass first
+        ((1000, 300), (64, 256)),  # the height shrinks far more: vertical pass first
+        ((50, 70), (300, 200)),  # both grow
+        ((200, 90), (100, 90)),  # only the height changes
+        ((37, 411), (37, 128)),  # only the width changes
+    ],
+)
+def test_antialiased_bilinear_stretch_matches_pillow_exactly(
+    image_size: tuple[int, int], input_size: tuple[int, int]
+) -> None:
+    image = photo(*image_size)
+    preprocess = Preprocessor(spec(size=input_size, resize="stretch", interpolation="antialiased-bilinear"))
+    tensor, _ = preprocess([image])
+    expected = reference_normalise(pillow_resize(image, *input_size), 1 / 255, (0, 0, 0), (1, 1, 1))
+    np.testing.assert_array_equal(tensor[0], expected)
+
+
+# Random image and input sizes from 1 to 700 pixels, a fixed sample: shrinking, growing, mixed, thin.
+RANDOM_SIZES = [tuple(map(int, sizes)) for sizes in np.random.default_rng(7).integers(1, 700, (40, 4))]
+
+
+@pytest.mark.parametrize(("height", "width", "input_height", "input_width"), RANDOM_SIZES)
+def test_antialiased_bilinear_matches_pillow_at_any_size(
+    height: int, width: int, input_height: int, input_width: int
+) -> None:
+    image = photo(height, width, seed=height)
+    preprocess = Preprocessor(
+        spec(size=(input_height, input_width), resize="stretch", interpolation="antialiased-bilinear", dtype="uint8")
+    )
+    tensor, _ = preprocess([image])
+    np.testing.assert_array_equal(tensor[0], pillow_resize(image, input_height, input_width).transpose(2, 0, 1))
+
+
+@pytest.mark.parametrize(("height", "width"), [(300, 400), (1080, 1920), (400, 300), (224, 224), (100, 150)])
+def test_antialiased_shorter_side_center_crop_is_pillows_resize_then_torchvisions_crop(height: int, width: int) -> None:
+    image = photo(height, width)
+    preprocess = Preprocessor(
+        spec(
+            size=(224, 224),
+            resize="shorter-side-center-crop",
+            crop_resize=224,
+            interpolation="antialiased-bilinear",
+            dtype="uint8",
+        )
+    )
+    tensor, (transform,) = preprocess([image])
+    resized_h, resized_w = transform.resized_size
+    left, top = -transform.offset[0], -transform.offset[1]
+    expected = pillow_resize(image, resized_h, resized_w)[top : top + 224, left : left + 224]
+    np.testing.assert_array_equal(tensor[0], expected.transpose(2, 0, 1))
+
+
+def test_antialiased_letterbox_pads_around_pillows_resize() -> None:
+    image = photo(200, 1920)
+    preprocess = Preprocessor(spec(size=(320, 320), interpolation="antialiased-bilinear", dtype="uint8"))
+    tensor, (transform,) = preprocess([image])
+    assert transform.resized_size == (33, 320) and transform.offset == (0, 143)
+    np.testing.assert_array_equal(tensor[0, :, 143:176], pillow_resize(image, 33, 320).transpose(2, 0, 1))
+    assert (tensor[0, :, :143] == 114).all() and (tensor[0, :, 176:] == 114).all()
+
+
+def test_antialiasing_averages_detail_that_opencv_bilinear_aliases() -> None:
+    # One-pixel stripes shrunk 8.5 times: Pillow averages them to grey, OpenCV's 2x2 samples alias into bands.
+    stripes = np.zeros((64, 512, 3), np.uint8)
+    stripes[:, ::2] = 255
+    size = {"size": (64, 60), "resize": "stretch", "dtype": "uint8"}
+    antialiased, _ = Preprocessor(spec(**size, interpolation="antialiased-bilinear"))([stripes])
+    plain, _ = Preprocessor(spec(**size))([stripes])
+    assert np.ptp(antialiased) < 10 and np.ptp(plain) > 200
+
+
 # ------------------------------------------------------------------------------ dynamic size
 
 
@@ -159,6 +248,37 @@ def test_images_with_different_input_sizes_cannot_share_a_batch() -> None:
         preprocess([photo(64, 64), photo(64, 128)])
 
 
+# ------------------------------------------------------------------------------ dynamic letterbox
+
+
+@pytest.mark.parametrize(
+    ("image_size", "expected_input", "expected_offset"),
+    [
+        ((200, 1920), (96, 640), (0, 14)),  # 67 rows, padded by 29 to 96, 14 of them on top
+        ((1000, 360), (640, 256), (13, 0)),  # 230 columns, padded by 26 to 256
+        ((375, 500), (480, 640), (0, 0)),  # 480 x 640 exactly: no padding
+        ((640, 640), (640, 640), (0, 0)),
+        ((20, 30), (448, 640), (0, 10)),  # scaled up, as Ultralytics does: 427 rows, 21 of padding
+    ],
+)
+def test_a_dynamic_letterbox_fits_the_size_and_pads_only_to_the_multiple(
+    image_size: tuple[int, int], expected_input: tuple[int, int], expected_offset: tuple[int, int]
+) -> None:
+    preprocess = Preprocessor(spec(dynamic_size=True, dynamic_resize="letterbox", size_multiple=32))
+    tensor, (transform,) = preprocess([photo(*image_size)])
+    assert transform.input_size == expected_input and tensor.shape == (1, 3, *expected_input)
+    assert transform.offset == expected_offset
+
+
+def test_a_dynamic_letterbox_matches_resize_and_pad() -> None:
+    image = photo(200, 1920)
+    preprocess = Preprocessor(spec(dynamic_size=True, dynamic_resize="letterbox", dtype="uint8"))
+    tensor, _ = preprocess([image])
+    resized = cv2.resize(image, (640, 67), interpolation=cv2.INTER_LINEAR)
+    expected = np.pad(resized, ((14, 15), (0, 0), (0, 0)), constant_values=114)
+    np.testing.assert_array_equal(tensor[0], expected.transpose(2, 0, 1))
+
+
 # ------------------------------------------------------------------------------ buffers
 
 
@@ -185,6 +305,14 @@ def test_a_fixed_batch_size_pads_the_tensor() -> None:
 
 
 # ------------------------------------------------------------------------------ mapping back
+
+
+def test_letterboxed_boxes_map_back_through_the_rounded_size_on_each_axis() -> None:
+    # 200 x 1920 at gain 1/6 is resized to 33 x 320 (not 33.3): the resized area is the whole image.
+    transform = Preprocessor(spec(size=(320, 320))).transform_for(200, 1920)
+    assert transform.scale == (320 / 1920, 33 / 200)
+    mapped = boxes_to_original(np.array([[0, 143, 320, 176], [160, 143, 320, 159.5]], np.float32), transform)
+    np.testing.assert_allclose(mapped, [[0, 0, 1920, 200], [960, 0, 1920, 100]], rtol=1e-6)
 
 
 def test_boxes_map_back_through_letterbox_padding_and_gain() -> None:

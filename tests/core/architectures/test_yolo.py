@@ -76,6 +76,23 @@ def test_a_box_in_a_wide_image_is_scaled_back_up(yolov8: Any) -> None:
     np.testing.assert_allclose(detections.xyxy, expected, rtol=1e-5)
 
 
+def test_each_axis_maps_back_through_the_rounded_resize_exactly(yolov8: Any) -> None:
+    # 200x1920 into 640x640: gain 1/3 gives 66.7 rows, resized to 67 (top padding 286). The rows map
+    # back with 67/200, the exact inverse of the resize, not with 1/3 (which would give 50.25..150.75).
+    model = yolov8(v8_output([320, 319.5, 320, 33.5, 0.9, 0, 0]))
+    (detections,) = model.predict([blank(200, 1920)])
+    np.testing.assert_allclose(detections.xyxy, [[480, 50, 1440, 150]], atol=1e-3)
+
+
+def test_a_dynamic_letterbox_runs_a_strip_and_maps_its_boxes_back(yolov8: Any) -> None:
+    # Ultralytics' dynamic-export letterbox: 200x1920 fits 640x640 as 67x640, padded to 96 rows (14 on top).
+    spec = {"size": [640, 640], "dynamic_size": True, "dynamic_resize": "letterbox", "size_multiple": 32}
+    model = yolov8(v8_output([320, 47.5, 320, 33.5, 0.9, 0, 0]), spec)
+    (detections,) = model.predict([blank(200, 1920)])
+    assert model.session.run_shapes == [(1, 3, 96, 640)]
+    np.testing.assert_allclose(detections.xyxy, [[480, 50, 1440, 150]], atol=1e-3)
+
+
 def test_boxes_reaching_into_the_padding_are_clipped_to_the_image(yolov8: Any) -> None:
     # Spans y 40..200 in the input, i.e. -40..120 in the 480x640 image; x runs past the right edge.
     model = yolov8(v8_output([600, 120, 200, 160, 0.9, 0, 0]))
@@ -110,7 +127,7 @@ def test_a_score_equal_to_the_confidence_threshold_is_kept(yolov8: Any) -> None:
 def test_overlapping_boxes_of_different_classes_both_survive_class_aware_nms(yolov8: Any) -> None:
     model = yolov8(v8_output([100, 100, 40, 40, 0.9, 0, 0], [102, 100, 40, 40, 0, 0.8, 0]))
     (detections,) = model.predict([blank(640, 640)])
-    assert detections.class_names == ["person", "car"]
+    assert detections.class_names.tolist() == ["person", "car"]
 
 
 def test_class_agnostic_nms_suppresses_across_classes(yolov8: Any) -> None:

@@ -8,9 +8,10 @@ import pytest
 
 from modelrt import builtin
 from modelrt.compatibility import core_findings
-from modelrt.host_environment import Environment, probe_environment
 from modelrt.hardware_matrix import HARDWARE_MATRIX, OFF_MATRIX_ROWS
 from modelrt.host import Host
+from modelrt.host_environment import Environment, probe_environment
+from modelrt.installation import FROM_INDEX
 from modelrt.specs import Finding, Severity, Status
 from modelrt.testing.hosts import (
     make_jetson_host,
@@ -22,7 +23,7 @@ from modelrt.testing.hosts import (
 
 
 def _only_finding(host: Host, **plugin_facts: dict[str, object]) -> Finding:
-    findings = core_findings(probe_environment(host, plugin_facts=plugin_facts))
+    findings = core_findings(probe_environment(host, plugin_facts=plugin_facts), FROM_INDEX)
     assert len(findings) == 1, findings
     return findings[0]
 

@@ -17,8 +17,9 @@ from modelrt.env_report import (
     render_report,
     report_to_dict,
 )
-from modelrt.host_environment import Environment, probe_environment
 from modelrt.host import Host
+from modelrt.host_environment import Environment, probe_environment
+from modelrt.installation import FROM_INDEX
 from modelrt.specs import Finding, Severity, Status
 from modelrt.testing.hosts import make_jetson_host, make_linux_host
 
@@ -42,6 +43,13 @@ BROKEN_PLUGIN = {
 
 def _finding(row: str, *install: str, severity: Severity = Severity.INFO) -> Finding:
     return Finding(row, Status.STABLE, severity, f"verdict on {row}", install=install)
+
+
+@pytest.fixture(autouse=True)
+def installed_from_an_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests show released names, whatever this checkout's install; source trees: test_install_advice.py."""
+    monkeypatch.setattr("modelrt.env_report.detect_installation", lambda: FROM_INDEX)
+    monkeypatch.setattr("modelrt.compatibility.detect_installation", lambda: FROM_INDEX)
 
 
 @pytest.fixture
@@ -119,7 +127,15 @@ def test_build_report_merges_the_findings_install_entries(root: Path) -> None:
 
 def test_report_json_has_the_documented_top_level_keys(linux_report: EnvironmentReport) -> None:
     data = report_to_dict(linux_report)
-    assert set(data) == {"schema", "environment", "findings", "plugins", "install_commands", "install_command"}
+    assert set(data) == {
+        "schema",
+        "environment",
+        "findings",
+        "plugins",
+        "installation",
+        "install_commands",
+        "install_command",
+    }
     assert data["schema"] == REPORT_SCHEMA == 1
     assert data["install_commands"] == ['pip install "modelrt[onnx]"']
     assert data["install_command"] == 'pip install "modelrt[onnx]"'

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from modelrt.host_environment import Environment, probe_environment
 from modelrt.errors import InputError
 from modelrt.host import Host
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.testing.hosts import make_jetson_host, make_linux_host
 
 

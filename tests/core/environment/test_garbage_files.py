@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelrt.compatibility import core_findings
-from modelrt.host_environment import Environment, probe_environment
 from modelrt.host import FAKE_HOST_FILE, Host
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.testing.hosts import make_linux_host, write_file
 
 PROBED_FILES = (

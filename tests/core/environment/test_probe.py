@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from modelrt.host_environment import normalise_architecture, probe_environment
 from modelrt.host import HOST_ROOT_VARIABLE, Host
+from modelrt.host_environment import normalise_architecture, probe_environment
 from modelrt.testing.hosts import (
     DOCKER_CGROUP_V1,
     KUBERNETES_CGROUP_V1,

@@ -14,6 +14,7 @@ from modelrt.backend import Artifact
 from modelrt.devices import Device
 from modelrt.errors import InputError
 from modelrt.hookspecs import hookimpl
+from modelrt.host_environment import Environment
 from modelrt.model import pickle_allowed
 from modelrt.options import RunOptions
 from modelrt.specs import Availability, BackendSpec
@@ -21,6 +22,7 @@ from modelrt.testing.fakes import FakeSession, fake_backend_plugin
 from modelrt.testing.managers import manager_with
 
 _loaded_options: list[RunOptions] = []
+APPLE_SILICON_MAC = Environment(system="Darwin", architecture="arm64")
 
 
 def _compute(batch: np.ndarray) -> np.ndarray:
@@ -78,12 +80,12 @@ def test_options_built_without_modelrt_load_allow_no_pickle() -> None:
     assert not pickle_allowed(RunOptions(extras={"other": {"allow_pickle": True}}))
 
 
-def test_the_plan_says_why_mps_is_not_tried_for_an_architecture_not_marked_capable(
+def test_on_a_mac_the_plan_says_why_mps_is_not_tried_for_an_architecture_not_marked_capable(
     make_package: Callable[..., Path],
 ) -> None:
     apple = fake_backend_plugin("apple", devices=("mps", "cpu"), compute=_compute)
     text = make_package(architecture="db-text-detector", task="text-detection", name="text")
-    plan = modelrt.explain(text, manager=manager_with(apple))
+    plan = modelrt.explain(text, manager=manager_with(apple), environment=APPLE_SILICON_MAC)
     assert any("mps not tried" in note and "'db-text-detector'" in note for note in plan.notes)
 
 

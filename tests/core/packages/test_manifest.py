@@ -32,6 +32,7 @@ def test_minimal_manifest_gets_documented_defaults() -> None:
     assert manifest.input.resize == "letterbox"
     assert manifest.input.pad_value == 114
     assert manifest.input.batch == "dynamic"
+    assert (manifest.input.dynamic_resize, manifest.input.interpolation) == ("shorter-side", "bilinear")
     assert manifest.labels == ("person", "bicycle")
     assert manifest.roles == ("main",)
 
@@ -99,7 +100,14 @@ def test_read_manifest_of_a_directory_without_one_says_how_to_make_it(tmp_path: 
 def test_every_written_manifest_validates_against_the_shipped_schema() -> None:
     manifest = manifest_from_dict(
         manifest_data(
-            input={"size": [224, 224], "resize": "shorter-side-center-crop", "crop_resize": 256, "batch": 4},
+            input={
+                "size": [224, 224],
+                "resize": "shorter-side-center-crop",
+                "crop_resize": 256,
+                "batch": 4,
+                "dynamic_resize": "letterbox",
+                "interpolation": "antialiased-bilinear",
+            },
             artifacts=[
                 {
                     "role": "main",
@@ -128,6 +136,8 @@ _input = st.fixed_dictionaries(
     {"size": st.lists(st.integers(-2, 2000), min_size=1, max_size=3)},
     optional={
         "resize": st.sampled_from([*RESIZE_MODES, "crop"]),
+        "dynamic_resize": st.sampled_from(["shorter-side", "letterbox", "longer-side"]),
+        "interpolation": st.sampled_from(["bilinear", "antialiased-bilinear", "nearest"]),
         "color": st.sampled_from(["rgb", "bgr", "gray"]),
         "batch": st.one_of(st.just("dynamic"), st.integers(-1, 16), st.just("many")),
         "dtype": st.sampled_from(["float32", "float16", "uint8", "int4"]),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modelrt.host_environment import Environment, probe_environment
 from modelrt.errors import PluginError
 from modelrt.host import Host
+from modelrt.host_environment import Environment, probe_environment
 from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, Severity, SourceSpec, Status
 from modelrt.testing.managers import manager_with
 
@@ -81,7 +81,7 @@ def test_hook_register_architectures_cannot_replace_a_builtin(make_plugin):
 def test_hook_register_sources(make_plugin):
     spec = SourceSpec("rocket-store", ("rocket://",), 80, "rocket_plugin.source:RocketStore")
     manager = manager_with(make_plugin("rocket_plugin", register_sources=lambda: [spec]))
-    assert [source.name for source in manager.sources()] == ["local-directory", "rocket-store"]
+    assert [source.name for source in manager.sources()] == ["local-directory", "huggingface-hub", "rocket-store"]
     assert manager.owner("source", "rocket-store") == "rocket_plugin"
 
 

@@ -29,7 +29,7 @@ def test_builtin_plugin_belongs_to_the_core_distribution():
 def test_builtin_plugin_registers_the_builtin_architectures_and_local_source():
     manager = PluginManager(entry_points=False)
     assert "yolov8" in manager.architectures()
-    assert [spec.name for spec in manager.sources()] == ["local-directory"]
+    assert [spec.name for spec in manager.sources()] == ["local-directory", "huggingface-hub"]
 
 
 def test_explicit_plugins_are_registered_after_the_builtin(backend_plugin):
@@ -76,7 +76,7 @@ def test_sources_come_highest_priority_first(make_plugin):
     low = SourceSpec("low", ("low://",), 5, "fake:Source")
     high = SourceSpec("high", ("high://",), 500, "fake:Source")
     manager = PluginManager(entry_points=False, plugins={"p": make_plugin("p", register_sources=lambda: [low, high])})
-    assert [spec.name for spec in manager.sources()] == ["high", "local-directory", "low"]
+    assert [spec.name for spec in manager.sources()] == ["high", "local-directory", "huggingface-hub", "low"]
 
 
 def test_owner_names_the_plugin_that_registered_a_source():

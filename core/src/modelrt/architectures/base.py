@@ -79,10 +79,11 @@ class SingleStageArchitecture(Architecture):
     network is what runs (exports often fix it at 1 while the manifest says "dynamic"). An empty list
     of images runs nothing and returns an empty list.
 
-    With a dynamic input size the input follows the image's aspect ratio, so a long thin image (2 x
-    20,000 pixels) would become an input of gigapixels: an image whose input exceeds
-    ``MAX_INPUT_PIXELS`` is an ``InputError`` before anything is allocated. A network whose fixed batch
-    of fixed-size inputs exceeds it is a ``PackageError`` at load time.
+    With a dynamic input size that scales the shorter side, the input follows the image's aspect ratio,
+    so a long thin image (2 x 20,000 pixels) would become an input of gigapixels (a dynamic letterbox
+    stays within ``size``): an image whose input exceeds ``MAX_INPUT_PIXELS`` is an ``InputError``
+    before anything is allocated. A network whose fixed batch of fixed-size inputs exceeds it is a
+    ``PackageError`` at load time.
     """
 
     max_batch: ClassVar[int] = 16

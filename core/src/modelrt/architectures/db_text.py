@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
-import cv2
 import numpy as np
 
 from modelrt.architectures.base import (
@@ -25,6 +24,7 @@ from modelrt.architectures.base import (
     setting,
 )
 from modelrt.errors import PackageError
+from modelrt.opencv import cv2
 from modelrt.preprocess import ImageTransform, points_to_original
 from modelrt.results import Detections, Prediction
 

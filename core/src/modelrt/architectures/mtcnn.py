@@ -44,7 +44,6 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar
 
 import attrs
-import cv2
 import numpy as np
 
 from modelrt.architectures.base import (
@@ -58,6 +57,7 @@ from modelrt.backend import Session
 from modelrt.errors import InputError, PackageError
 from modelrt.manifest import InputSpec
 from modelrt.nms import nms
+from modelrt.opencv import cv2
 from modelrt.packages import ModelPackage
 from modelrt.results import Detections, Prediction
 from modelrt.timing import StageTimer

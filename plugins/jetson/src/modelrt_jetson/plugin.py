@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from modelrt.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from modelrt.host_environment import Environment
     from modelrt.host import Host
+    from modelrt.host_environment import Environment
     from modelrt.specs import Finding
 
 

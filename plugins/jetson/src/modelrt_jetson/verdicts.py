@@ -15,8 +15,8 @@ computed from the detected JetPack and CUDA. Nothing is installed, only advised.
 from __future__ import annotations
 
 from modelrt.compatibility import JETSON_FACTS_KEY
-from modelrt.host_environment import Environment
 from modelrt.errors import InputError
+from modelrt.host_environment import Environment
 from modelrt.specs import Finding, Severity, Status
 from modelrt_jetson.container import l4t_jetpack_image
 from modelrt_jetson.facts import JetsonFacts

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+from pathlib import Path, PurePath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from modelrt.errors import HardwareError, NoUsableBackendError, PackageError
+from modelrt.errors import HardwareError, ModelRTError, NoUsableBackendError, PackageError
+from modelrt.onnx_external_data import ExternalDataFile, read_external_data, resolve_external_data
 from modelrt.specs import Availability
-from modelrt_onnx.external_data import check_model_file
 from modelrt_onnx.logs import LOGGER_NAME, route_ort_logging
 from modelrt_onnx.ort_errors import load_error
 from modelrt_onnx.providers import (
@@ -29,6 +30,7 @@ from modelrt_onnx.providers import (
 )
 from modelrt_onnx.session import OnnxSession
 from modelrt_onnx.session_options import BACKEND_NAME, build_session_options
+from modelrt_onnx.verified_session import create_session
 
 if TYPE_CHECKING:
     from modelrt.backend import Artifact
@@ -103,7 +105,12 @@ class OnnxRuntimeBackend:
         if row is None:
             raise HardwareError(f"the onnxruntime backend runs on {_SUPPORTED_KINDS}, not on {device}")
         _check_precision(artifact, options)
-        external_files = check_model_file(artifact.file, artifact.package_root)
+        # Everything onnxruntime gets is read here, once, and verified: the model, then each file its
+        # tensors name, found in those same bytes.
+        model = artifact.read_bytes()
+        found = read_external_data(artifact.file, model)
+        external_files = resolve_external_data(artifact.file, found.locations, artifact.package_root)
+        external_data = _verified_external_data(artifact, external_files)
         try:
             ort = import_onnxruntime()
         except ImportError as error:
@@ -115,7 +122,17 @@ class OnnxRuntimeBackend:
         session_options = build_session_options(ort, options)
         providers: list[Any] = [(row.provider, row.options(device))]
         try:
-            session = ort.InferenceSession(str(artifact.file), sess_options=session_options, providers=providers)
+            session = create_session(
+                ort,
+                model,
+                _path_in_package(artifact),
+                external_data,
+                found.top_level_only,
+                session_options,
+                providers,
+            )
+        except ModelRTError:  # a private copy of the files could not be written
+            raise
         # onnxruntime's pybind11 errors (InvalidProtobuf, Fail...) derive directly from Exception.
         except Exception as error:
             raise load_error(error, artifact.file, ort.__version__) from error
@@ -131,6 +148,21 @@ class OnnxRuntimeBackend:
             f", {len(external_files)} external data file(s)" if external_files else "",
         )
         return OnnxSession(session, device=device, provider=actual)
+
+
+def _path_in_package(artifact: Artifact) -> PurePath:
+    file = artifact.file.absolute()
+    root = artifact.package_root.absolute()
+    return file.relative_to(root) if file.is_relative_to(root) else PurePath(file.name)
+
+
+def _verified_external_data(artifact: Artifact, files: tuple[ExternalDataFile, ...]) -> dict[str, bytes]:
+    """Each location's content, each file read once and checked against the manifest's entry for it."""
+    contents: dict[Path, bytes] = {}
+    for data in files:
+        if data.file not in contents:
+            contents[data.file] = artifact.data_file(data.file).read_bytes()
+    return {data.location: contents[data.file] for data in files}
 
 
 def _fallback_message(artifact: Artifact, device: Device, requested: str, actual: str) -> str:
@@ -170,16 +202,21 @@ def _missing_provider(
     if device.kind == "cuda":
         return Availability(
             False,
-            f"{reason}; CUDA needs the onnxruntime-gpu build, which replaces the CPU-only onnxruntime",
+            f"{reason}; CUDA needs the onnxruntime-gpu build in place of {_installed_names(builds, build)}",
             _reinstall_fix(builds, "cuda"),
         )
     if device.kind == "coreml":
         return Availability(
             False,
-            f"{reason}; CoreML needs onnxruntime's macOS wheel",
-            'pip uninstall -y onnxruntime && pip install "modelrt[onnx]"',
+            f"{reason}; CoreML needs onnxruntime's macOS wheel in place of {_installed_names(builds, build)}",
+            _reinstall_fix(builds, "coreml"),
         )
     return Availability(False, reason, _reinstall_fix(builds, device.kind))
+
+
+def _installed_names(builds: tuple[RuntimeBuild, ...], build: str) -> str:
+    """The installed onnxruntime distributions by name, or the build as ``_describe_build`` gave it."""
+    return " and ".join(item.distribution for item in builds) or build
 
 
 def _host_verdict(env: Environment, device: Device) -> Availability | None:
@@ -200,10 +237,12 @@ def _host_verdict(env: Environment, device: Device) -> Availability | None:
     evidence = getattr(env, "nvidia_evidence", None)
     if evidence is None or evidence or getattr(env, "is_jetson", False):
         return None
+    gpu_builds = [build for build in installed_runtime_builds() if build.distribution == "onnxruntime-gpu"]
     return Availability(
         False,
         "this host shows no NVIDIA driver or GPU (no /proc/driver/nvidia/version, no /dev/nvidia*), so "
-        "CUDA cannot run here; onnxruntime-gpu would silently run on the CPU",
+        "CUDA cannot run here"
+        + (f"; the installed {gpu_builds[0]} would silently run on the CPU" if gpu_builds else ""),
         "install the NVIDIA driver (and CUDA 12 libraries), or use device='cpu'",
     )
 

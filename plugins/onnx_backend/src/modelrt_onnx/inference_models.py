@@ -39,6 +39,7 @@ from modelrt.manifest import (
     PostprocessSpec,
     parse_json_strictly,
 )
+from modelrt.onnx_external_data import pinned_external_data
 
 __all__ = [
     "CLASS_NAMES",
@@ -283,6 +284,6 @@ def inference_models_manifest(root: Path) -> Manifest:
         architecture=architecture,
         labels=labels,
         input=input_spec,
-        artifacts=(artifact,),
+        artifacts=(artifact, *pinned_external_data(weights, artifact)),
         postprocess=_DEFAULTS,
     )

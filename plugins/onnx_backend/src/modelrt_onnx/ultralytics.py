@@ -2,14 +2,18 @@
 
 Ultralytics stores ``str()`` of Python values as ONNX metadata props: ``names`` ``"{0: 'person', ...}"``,
 ``imgsz`` ``"[640, 640]"``, ``task`` ``"detect"``, ``stride`` ``"32"``, ``args`` ``"{'half': False, ...}"``,
-``end2end`` ``"False"``. They are parsed with ``ast.literal_eval`` (literals only, never ``eval``).
+``end2end`` ``"False"``. They are parsed with ``ast.literal_eval`` (literals only, never ``eval``), and
+only when at most ``MAX_METADATA_VALUE_LENGTH`` characters long: parsing builds a syntax tree of several
+hundred bytes per character (a 10 MB value took 4.7 GB), so a crafted value could exhaust memory.
 Exports of the YOLOv5 repository carry only ``names`` and ``stride``: they are detectors, recognised by
 their ``[B, N, 5+C]`` output.
 
 Pre-processing follows Ultralytics' predictors: detectors letterbox to ``imgsz`` with grey (114)
-padding; classifiers resize the shorter side to ``imgsz`` and crop the centre (crop fraction 1.0);
-both feed RGB scaled to [0, 1] with no mean/std. Post-processing defaults are Ultralytics' own:
-confidence 0.25, IoU 0.7, at most 300 detections, class-aware NMS.
+padding, dynamic exports only up to the next multiple of the stride (``LetterBox(auto=True)``);
+classifiers resize with Pillow's antialiased bilinear filter, the shorter side to ``imgsz`` then a
+centre crop (a non-square ``imgsz`` is stretched to); both feed RGB scaled to [0, 1] with no
+mean/std. Post-processing defaults are Ultralytics' own: confidence 0.25, IoU 0.7, at most 300
+detections, class-aware NMS.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from typing import Any, Literal
 from modelrt.backend import TensorInfo
 from modelrt.errors import PackageError
 from modelrt.integrity import sha256_of
-from modelrt.manifest import FORMAT_VERSION, ArtifactEntry, InputSpec, Manifest, PostprocessSpec
-from modelrt_onnx.onnx_proto import OnnxHeader
+from modelrt.manifest import FORMAT_VERSION, ArtifactEntry, InputSpec, Manifest, PostprocessSpec, ResizeMode
+from modelrt.onnx_external_data import pinned_external_data
+from modelrt.onnx_proto import OnnxHeader
 
-__all__ = ["SOURCE_NAME", "ultralytics_manifest"]
+__all__ = ["MAX_METADATA_VALUE_LENGTH", "SOURCE_NAME", "ultralytics_manifest"]
 
 SOURCE_NAME = "ultralytics-onnx"
+#: Characters of one metadata value parsed as a literal: ``names`` of about 10,000 classes, and at most
+#: about 130 MB to parse the worst string of that length.
+MAX_METADATA_VALUE_LENGTH = 256 * 1024
 
 _TASKS: dict[str, Literal["object-detection", "classification"]] = {
     "detect": "object-detection",
@@ -42,6 +50,11 @@ def _write_package_hint(model: Path) -> str:
 
 
 def _literal(model: Path, key: str, text: str) -> Any:
+    if len(text) > MAX_METADATA_VALUE_LENGTH:
+        raise PackageError(
+            f"{model}: metadata {key!r} is {len(text)} characters long, over the limit of "
+            f"{MAX_METADATA_VALUE_LENGTH} for one metadata value, so it is not parsed. {_write_package_hint(model)}"
+        )
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -77,9 +90,12 @@ def _image_size(model: Path, metadata: Mapping[str, str], image_input: TensorInf
         value = _literal(model, "imgsz", metadata["imgsz"])
         sizes = [value, value] if isinstance(value, int) else value
         well_formed = isinstance(sizes, list | tuple) and len(sizes) == 2
-        if well_formed and all(isinstance(side, int) and side > 0 for side in sizes):
+        # bool is a subclass of int: imgsz "True" must not become a 1x1 input.
+        if well_formed and all(type(side) is int and side > 0 for side in sizes):
             return int(sizes[0]), int(sizes[1])
-        raise PackageError(f"{model}: metadata 'imgsz' must be [height, width], got {metadata['imgsz']!r}")
+        raise PackageError(
+            f"{model}: metadata 'imgsz' must be [height, width] in whole pixels, got {metadata['imgsz'][:80]!r}"
+        )
     height, width = image_input.shape[2], image_input.shape[3]
     if isinstance(height, int) and isinstance(width, int):
         return height, width
@@ -134,6 +150,10 @@ def _detection_architecture(model: Path, header: OnnxHeader, classes: int) -> st
             return "yolov8"
         if shape[2] == 5 + classes:
             return "yolov5"
+        # Exported without graph simplification, the class dimension is a name ('Concatoutput0_dim_1');
+        # the architecture checks it against the labels when the model first runs.
+        if not isinstance(shape[1], int):
+            return "yolov8"
     found = f"{output.name!r} {list(shape)}" if output is not None else "no output"
     raise PackageError(
         f"{model}: a detector with {classes} classes should output [batch, {4 + classes}, anchors] "
@@ -155,28 +175,35 @@ def _check_classifier_output(model: Path, header: OnnxHeader, classes: int) -> N
 
 def _input_spec(image_input: TensorInfo, size: tuple[int, int], stride: int, task: str) -> InputSpec:
     batch: int | Literal["dynamic"] = image_input.shape[0] if isinstance(image_input.shape[0], int) else "dynamic"
-    dynamic_size = not all(isinstance(dim, int) for dim in image_input.shape[2:])
     detector = task == "object-detection"
+    # Ultralytics feeds classifiers a fixed imgsz input, whatever sizes the export accepts.
+    dynamic_size = detector and not all(isinstance(dim, int) for dim in image_input.shape[2:])
+    resize: ResizeMode = "letterbox" if detector else "shorter-side-center-crop" if size[0] == size[1] else "stretch"
     return InputSpec(
         size=size,
         dynamic_size=dynamic_size,
+        dynamic_resize="letterbox",
+        interpolation="bilinear" if detector else "antialiased-bilinear",
         size_multiple=stride,
-        resize="letterbox" if detector else "shorter-side-center-crop",
+        resize=resize,
         pad_value=114,
         color="rgb",
         layout="nchw",
         dtype="float16" if image_input.dtype == "float16" else "float32",
         scale=1.0 / 255.0,
         batch=batch,
-        crop_resize=None if detector else min(size),
+        crop_resize=min(size) if resize == "shorter-side-center-crop" else None,
     )
 
 
 def _stride(model: Path, metadata: Mapping[str, str]) -> int:
     try:
-        return int(metadata.get("stride", "32"))
+        stride = int(metadata.get("stride", "32"))
     except ValueError:
-        raise PackageError(f"{model}: metadata 'stride' must be an integer, got {metadata['stride']!r}") from None
+        stride = 0
+    if stride < 1:
+        raise PackageError(f"{model}: metadata 'stride' must be a positive integer, got {metadata['stride'][:80]!r}")
+    return stride
 
 
 def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
@@ -191,7 +218,7 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
     task_name = metadata.get("task", "detect").strip()
     if task_name not in _TASKS:
         raise PackageError(
-            f"{model}: Ultralytics task {task_name!r} is not supported yet (supported: "
+            f"{model}: Ultralytics task {task_name[:80]!r} is not supported yet (supported: "
             f"{', '.join(_TASKS)}). Use a detect or classify export."
         )
     task = _TASKS[task_name]
@@ -207,6 +234,10 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
         architecture = "image-classifier"
         postprocess = PostprocessSpec()
     size = _image_size(model, metadata, image_input)
+    try:
+        input_spec = _input_spec(image_input, size, _stride(model, metadata), task)
+    except ValueError as error:  # attrs validators: e.g. an input over the pixel limit
+        raise PackageError(f"{model}: unusable input from its metadata and shape: {error}") from None
     artifact = ArtifactEntry(
         role="main",
         format="onnx",
@@ -222,7 +253,7 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
         task=task,
         architecture=architecture,
         labels=labels,
-        input=_input_spec(image_input, size, _stride(model, metadata), task),
-        artifacts=(artifact,),
+        input=input_spec,
+        artifacts=(artifact, *pinned_external_data(model, artifact)),
         postprocess=postprocess,
     )

@@ -3,8 +3,9 @@
 torch is imported here, lazily, and only when this backend is a candidate (it takes over a second).
 Availability is decided from data (``capabilities.py`` asks torch, ``availability.py`` explains), so
 every device's verdict can be tested with a record of the machine it describes. ``load`` checks the
-device again, reads the artifact (``formats.py``), settles the precision (``precision.py``) and, on
-the CPU, torch's process-wide thread count (``threads.py``).
+device again, reads the artifact from its verified bytes (``formats.py``), settles the precision
+(``precision.py``) and, on the CPU, torch's process-wide thread count (``threads.py``, which also keeps
+a forked process from hanging).
 """
 
 from __future__ import annotations
@@ -84,15 +85,17 @@ class TorchBackend:
             raise HardwareError(f"the torch backend cannot run on {device}: {verdict.reason}. Fix: {verdict.fix}")
         precision = resolve_precision(options.precision, artifact.precision, device, artifact.file.name)
         torch_device = torch.device(device.kind, device.index) if device.kind == "cuda" else torch.device(device.kind)
+        # In a forked process torch must be on one thread before it reads a tensor, or its first parallel copy hangs.
+        forked = process_threads.fork_safe(torch)
         network = load_network(torch, artifact, torch_device, allow_pickle)
         if precision == "fp16":
             network.module.half()
         elif precision == "fp32" and artifact.precision == "fp16":
             network.module.float()
-        notes = []
+        notes = [forked] if forked else []
         if device.kind == "cpu":
             note = process_threads.apply(torch, options.resolved_threads())
-            notes += [note] if note else []
+            notes += [note] if note and note not in notes else []
         session = TorchSession(torch, network, device, torch_device, precision, notes)
         logger.info("loaded %s (%s) with %s", artifact.file, artifact.format, session.provider)
         return session

@@ -1,16 +1,26 @@
 """Reading each artifact format into a callable network with described inputs and outputs.
 
-Every format is read onto the CPU first and then moved, so a file that cannot be read
-(``PackageError``) is told apart from a device that cannot take it (``HardwareError``).
+Every format is read from ``Artifact.read_bytes()``, the artifact's content read once and checked against
+the manifest's sha256, and handed to torch as a file object: the bytes verified are the bytes loaded, even
+if the file is replaced on disk meanwhile. Every format is read onto the CPU first and then moved, so a file
+that cannot be read (``PackageError``) is told apart from a device that cannot take it (``HardwareError``).
 
-- ``exported-program``: ``torch.export.load`` (a graph and its weights, no pickle), moved to the device
-  with ``torch.export.passes.move_to_device_pass`` (``Module.to`` would miss device constants baked
-  into the graph). Inputs and outputs are described from the graph: names, symbolic shapes, dtypes;
-  outputs returned as a dict keep their keys as names. An exported program was traced in the mode it
-  was exported in (torch refuses ``eval()`` on it): exporters call ``eval()`` before tracing.
-- ``torchscript``: ``torch.jit.load``, put in ``eval()`` mode. torch 2.13 deprecates TorchScript, so the
-  load carries a note for the LoadPlan. Shapes are unknown before running; the return type must be a
-  tensor or a tuple of tensors (outputs ``output0``, ``output1``...).
+- ``exported-program``: ``torch.export.load``, after ``archive_audit.py`` checked the archive: torch
+  unpickles some of its entries with ``weights_only=False`` (tensor subclasses, custom objects, example
+  inputs that are not plain tensors, the layout of torch 2.7 and older), so those need
+  ``allow_pickle=True``; it evaluates shape expressions and guards as Python, so those must be the
+  arithmetic torch writes; and an entry it does not know (AOTInductor libraries) is refused. Moved to
+  the device with ``torch.export.passes.move_to_device_pass`` (``Module.to`` would miss device constants
+  baked into the graph). Inputs and outputs are described from the graph: names, symbolic shapes,
+  dtypes; outputs returned as a dict keep their keys as names. An exported program was traced in the
+  mode it was exported in (torch refuses ``eval()`` on it): exporters call ``eval()`` before tracing.
+- ``torchscript``: ``torch.jit.load``, put in ``eval()`` mode. Its ``data.pkl`` and ``constants.pkl`` go
+  through TorchScript's own unpickler, which resolves a pickle's globals only to tensor rebuilders and
+  TorchScript types compiled from the archive's ``code/``, never to Python callables (``os.system`` in a
+  crafted ``data.pkl`` is "Unknown type name"), so no pickle consent is asked; the TorchScript code
+  itself runs, as the code of the model. torch 2.13 deprecates TorchScript, so the load carries a note
+  for the LoadPlan. Shapes are unknown before running; the return type must be a tensor or a tuple of
+  tensors (outputs ``output0``, ``output1``...).
 - ``torch-pickle``: a whole pickled ``nn.Module``. Unpickling runs code from the file, so it is read only
   when the caller passed ``allow_pickle=True`` for this load, whatever the environment says (torch's
   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` does not apply: ``weights_only`` is always passed explicitly). Its
@@ -21,6 +31,7 @@ Every format is read onto the CPU first and then moved, so a file that cannot be
 from __future__ import annotations
 
 import inspect
+import io
 import typing
 import warnings
 from collections.abc import Callable
@@ -31,6 +42,7 @@ import attrs
 
 from modelrt.backend import TensorInfo
 from modelrt.errors import HardwareError, PackageError, SecurityError
+from modelrt_torch.archive_audit import audit_exported_program
 from modelrt_torch.torch_errors import load_error
 
 if TYPE_CHECKING:
@@ -65,7 +77,7 @@ def refuse_pickle_without_consent(artifact: Artifact, allow_pickle: bool) -> Non
 def load_network(torch: ModuleType, artifact: Artifact, device: Any, allow_pickle: bool) -> LoadedNetwork:
     """Read ``artifact`` onto the torch ``device``; ``PackageError`` for an unreadable file."""
     refuse_pickle_without_consent(artifact, allow_pickle)
-    loaders: dict[str, Callable[[ModuleType, Artifact, Any], LoadedNetwork]] = {
+    loaders: dict[str, Callable[[ModuleType, Artifact, bytes, Any], LoadedNetwork]] = {
         "exported-program": _exported_program,
         "torchscript": _torchscript,
         "torch-pickle": _pickled_module,
@@ -75,7 +87,10 @@ def load_network(torch: ModuleType, artifact: Artifact, device: Any, allow_pickl
         raise PackageError(
             f"the torch backend runs {', '.join(FORMATS)} artifacts, not {artifact.format!r} ({artifact.file})"
         )
-    return loader(torch, artifact, device)
+    data = artifact.read_bytes()
+    if artifact.format == "exported-program":
+        audit_exported_program(torch, data, artifact.file, allow_pickle)
+    return loader(torch, artifact, data, device)
 
 
 def _read(torch: ModuleType, artifact: Artifact, read: Callable[[], Any]) -> Any:
@@ -97,8 +112,8 @@ def _moved(artifact: Artifact, device: Any, move: Callable[[], Any]) -> Any:
 # ------------------------------------------------------------------------------------- exported programs
 
 
-def _exported_program(torch: ModuleType, artifact: Artifact, device: Any) -> LoadedNetwork:
-    program = _read(torch, artifact, lambda: torch.export.load(str(artifact.file)))
+def _exported_program(torch: ModuleType, artifact: Artifact, data: bytes, device: Any) -> LoadedNetwork:
+    program = _read(torch, artifact, lambda: torch.export.load(io.BytesIO(data)))
     if device.type != "cpu":
         from torch.export.passes import move_to_device_pass
 
@@ -136,10 +151,10 @@ def _tensor_info(name: str, value: Any) -> TensorInfo:
 # ------------------------------------------------------------------------------------- TorchScript
 
 
-def _torchscript(torch: ModuleType, artifact: Artifact, device: Any) -> LoadedNetwork:
+def _torchscript(torch: ModuleType, artifact: Artifact, data: bytes, device: Any) -> LoadedNetwork:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecationWarning)
-        loaded = _read(torch, artifact, lambda: torch.jit.load(str(artifact.file), map_location="cpu"))
+        loaded = _read(torch, artifact, lambda: torch.jit.load(io.BytesIO(data), map_location="cpu"))
     module = _moved(artifact, device, lambda: loaded.to(device)).eval()
     schema = module.forward.schema
     inputs = tuple(TensorInfo(argument.name, (), "unknown") for argument in schema.arguments[1:])
@@ -173,9 +188,9 @@ def _tensor_outputs(returns: Any, artifact: Artifact) -> int:
 # ------------------------------------------------------------------------------------- pickled modules
 
 
-def _pickled_module(torch: ModuleType, artifact: Artifact, device: Any) -> LoadedNetwork:
+def _pickled_module(torch: ModuleType, artifact: Artifact, data: bytes, device: Any) -> LoadedNetwork:
     # weights_only=False is this load's explicit, per-call opt-in; never left to torch's default or env.
-    loaded = _read(torch, artifact, lambda: torch.load(str(artifact.file), map_location="cpu", weights_only=False))
+    loaded = _read(torch, artifact, lambda: torch.load(io.BytesIO(data), map_location="cpu", weights_only=False))
     if not isinstance(loaded, torch.nn.Module):
         raise PackageError(
             f"{artifact.file.name} holds a {type(loaded).__name__}, not a whole torch module (a state_dict or a "

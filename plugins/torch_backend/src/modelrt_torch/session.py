@@ -9,6 +9,10 @@ happens on the device, both ways: callers always see float32.
 torch operators are safe to call from several threads, and an exported program or TorchScript module
 holds no state between calls, so runs are concurrent; a pickled module's own code might, so its runs
 take turns. Runs are counted so that ``close`` waits for the ones in flight before letting go.
+
+A session used in a process forked after it was loaded (``os.fork``, multiprocessing's ``fork`` start
+method) runs on the CPU with torch on one thread (``threads.py``: the thread pool does not survive fork);
+on CUDA or MPS it raises ``HardwareError``, since neither can be used again in a forked process.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from modelrt.backend import TensorInfo
-from modelrt.errors import InputError, ModelClosedError
+from modelrt.errors import HardwareError, InputError, ModelClosedError
 from modelrt.inflight import CallGuard
+from modelrt_torch.forks import fork_generation
 from modelrt_torch.formats import LoadedNetwork
+from modelrt_torch.threads import process_threads
 from modelrt_torch.torch_errors import describe_arrays, describe_signature, run_error
 
 if TYPE_CHECKING:
@@ -60,9 +66,12 @@ class TorchSession:
         self._expected_dtypes = {info.name: info.dtype for info in network.inputs if info.dtype != "unknown"}
         self._one_at_a_time: AbstractContextManager[Any] = threading.Lock() if network.serialised else nullcontext()
         self._guard = CallGuard()
+        self._loaded_in = fork_generation()
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the network; safe to call from several threads at once."""
+        if self._loaded_in != fork_generation():
+            self._prepare_forked_process()
         with self._guard.call(self._closed_error):
             arrays = self._checked(inputs)
             try:
@@ -79,8 +88,20 @@ class TorchSession:
         if not self._guard.close():
             return
         self._module = None
-        if self._on_cuda:
+        if self._on_cuda and self._loaded_in == fork_generation():
             self._torch.cuda.empty_cache()  # give the freed weights back to the driver, not only to torch
+
+    def _prepare_forked_process(self) -> None:
+        """Make torch safe in this fork of the loading process, or say why the device cannot be used here."""
+        if self._torch_device.type == "cpu":
+            process_threads.fork_safe(self._torch)
+            return
+        raise HardwareError(
+            f"this model was loaded on {self.device} by the process this one was forked from, and "
+            f"{self.device.kind.upper()} cannot be used in a forked process (torch cannot initialise CUDA again "
+            "after fork, and Metal does not survive it). Start worker processes with the 'spawn' or 'forkserver' "
+            "start method (multiprocessing.get_context('spawn')) and load the model in each of them."
+        )
 
     # ------------------------------------------------------------------------------ conversions
 

@@ -1,10 +1,12 @@
-"""Reads the few parts of an ONNX file modelrt needs, straight from the protobuf wire format.
+"""Reads the few parts of an ONNX model modelrt needs, straight from the protobuf wire format.
 
 Why not ``onnx.load``: the ``onnx`` package is not a runtime dependency, and it decodes every weight to
 answer a question about metadata. Why not an onnxruntime session: building one to read metadata loads
-and optimises the whole graph, then the backend builds it again. This reader walks the memory-mapped
-file and skips each weight blob by its length, so metadata, graph inputs/outputs and external-data
-locations cost about as much as reading the file header, whatever the model's size.
+and optimises the whole graph, then the backend builds it again. This reader walks the bytes (a
+memory-mapped file, or bytes already read) and skips each weight blob by its length, so metadata, graph
+inputs/outputs and external-data locations cost about as much as reading the file header, whatever the
+model's size. It imports nothing but the standard library, so the core can read ONNX files (``modelrt
+package`` copies their external data) without the ONNX plugin.
 
 Field numbers are those of ``onnx/onnx.proto`` (stable since IR version 3).
 """
@@ -15,12 +17,24 @@ import contextlib
 import mmap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeAlias
 
 import attrs
 
 from modelrt.backend import TensorInfo
 
-__all__ = ["ELEMENT_TYPES", "OnnxFormatError", "OnnxHeader", "external_data_locations", "read_header"]
+__all__ = [
+    "ELEMENT_TYPES",
+    "ExternalData",
+    "LocationNotUtf8Error",
+    "OnnxFormatError",
+    "OnnxHeader",
+    "external_data",
+    "read_header",
+]
+
+#: What the reader walks: the bytes of a model, or a read-only memory map of its file.
+_Buffer: TypeAlias = bytes | mmap.mmap
 
 # Wire types of the protobuf encoding.
 _VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
@@ -29,8 +43,10 @@ _VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
 _MODEL_GRAPH, _MODEL_METADATA, _MODEL_TRAINING_INFO, _MODEL_FUNCTIONS = 7, 14, 20, 25
 # GraphProto
 _GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_INPUT, _GRAPH_OUTPUT, _GRAPH_SPARSE_INITIALIZER = 1, 5, 11, 12, 15
-# NodeProto / FunctionProto (its nodes are field 3)
-_NODE_ATTRIBUTE, _FUNCTION_NODE = 5, 3
+# NodeProto
+_NODE_ATTRIBUTE = 5
+# FunctionProto: its nodes, and its attributes' default values (AttributeProtos)
+_FUNCTION_NODE, _FUNCTION_ATTRIBUTE_PROTO = 7, 11
 # AttributeProto: tensor, graph, tensors, graphs, sparse tensor(s)
 _ATTR_TENSORS = (5, 10)
 _ATTR_GRAPHS = (6, 11)
@@ -81,6 +97,14 @@ class OnnxFormatError(ValueError):
     """The bytes are not a well-formed ONNX protobuf (garbage, truncated)."""
 
 
+class LocationNotUtf8Error(OnnxFormatError):
+    """An external-data location is not UTF-8: a runtime would open these raw bytes as a file name."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(f"external-data location {raw!r} is not UTF-8 text")
+        self.raw = raw
+
+
 @attrs.frozen
 class OnnxHeader:
     """What a source needs to know about an ONNX model without running it."""
@@ -90,9 +114,23 @@ class OnnxHeader:
     outputs: tuple[TensorInfo, ...]
 
 
-def read_header(path: Path) -> OnnxHeader:
-    """Metadata props and graph inputs/outputs (initializers excluded) of the model at ``path``."""
-    with _mapped(path) as buffer:
+@attrs.frozen
+class ExternalData:
+    """The files a model's tensors keep their bytes in, as the model names them.
+
+    ``locations`` lists every location in file order, each once. ``top_level_only`` tells whether every
+    tensor stored outside is a dense initializer of the main graph: the only place where onnxruntime
+    takes external data handed over in memory (it reads the file itself for subgraphs, sparse
+    initializers, node attributes and functions).
+    """
+
+    locations: tuple[str, ...] = ()
+    top_level_only: bool = True
+
+
+def read_header(model: Path | bytes) -> OnnxHeader:
+    """Metadata props and graph inputs/outputs (initializers excluded) of a model file or its bytes."""
+    with _opened(model) as buffer:
         metadata: dict[str, str] = {}
         inputs: list[TensorInfo] = []
         outputs: list[TensorInfo] = []
@@ -108,33 +146,42 @@ def read_header(path: Path) -> OnnxHeader:
         return OnnxHeader(metadata=metadata, inputs=feedable, outputs=tuple(outputs))
 
 
-def external_data_locations(path: Path) -> tuple[str, ...]:
-    """Every external-data ``location`` any tensor of the model refers to, in file order, de-duplicated.
+def external_data(model: Path | bytes) -> ExternalData:
+    """Every external-data ``location`` any tensor of the model refers to, and where those tensors sit.
 
     Covers initializers, sparse initializers, tensor attributes of nodes, subgraphs at any depth,
-    functions and training graphs. A file without the bytes ``location`` anywhere is answered by one
-    ``find`` over the mapping, without walking the graph.
+    model-local functions (their nodes and attribute defaults) and training graphs. Every ``location``
+    entry counts, whatever the tensor's ``data_location`` says: a runtime that reads one must find it
+    here. A model without the bytes ``location`` anywhere is answered by one ``find``, without walking
+    the graph.
+
+    :raises LocationNotUtf8Error: a location that is not UTF-8 (it cannot be checked as a path).
     """
-    with _mapped(path) as buffer:
+    with _opened(model) as buffer:
         if buffer.find(_LOCATION_KEY) < 0:
-            return ()
-        found: dict[str, None] = {}
+            return ExternalData()
+        walk = _Walk(buffer)
         for field, start, end in _length_fields(buffer, 0, len(buffer)):
             if field == _MODEL_GRAPH:
-                _graph_locations(buffer, start, end, found, depth=0)
+                walk.graph(start, end, depth=0)
             elif field == _MODEL_FUNCTIONS:
-                _function_locations(buffer, start, end, found)
+                walk.function(start, end)
             elif field == _MODEL_TRAINING_INFO:
                 for part, part_start, part_end in _length_fields(buffer, start, end):
                     if part in _TRAINING_GRAPHS:
-                        _graph_locations(buffer, part_start, part_end, found, depth=0)
-        return tuple(found)
+                        walk.graph(part_start, part_end, depth=1)
+        return ExternalData(locations=tuple(walk.found), top_level_only=walk.top_level_only)
 
 
 @contextlib.contextmanager
-def _mapped(path: Path) -> Iterator[mmap.mmap]:
-    """A read-only memory map of the whole file: weights are skipped, never copied."""
-    with path.open("rb") as handle:
+def _opened(model: Path | bytes) -> Iterator[_Buffer]:
+    """The bytes as given, or a read-only memory map of the file: weights are skipped, never copied."""
+    if isinstance(model, bytes):
+        if not model:
+            raise OnnxFormatError("the model is empty (0 bytes)")
+        yield model
+        return
+    with model.open("rb") as handle:
         try:
             buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # mmap refuses empty files
@@ -145,7 +192,7 @@ def _mapped(path: Path) -> Iterator[mmap.mmap]:
         buffer.close()
 
 
-def _varint(buffer: mmap.mmap, position: int, end: int) -> tuple[int, int]:
+def _varint(buffer: _Buffer, position: int, end: int) -> tuple[int, int]:
     result = 0
     shift = 0
     while True:
@@ -159,7 +206,7 @@ def _varint(buffer: mmap.mmap, position: int, end: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+def _fields(buffer: _Buffer, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
     """The fields of one message as (number, wire type, a, b).
 
     A varint's value is ``a``; a length-delimited field's bytes are ``buffer[a:b]``. Fixed-width
@@ -188,18 +235,18 @@ def _fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int,
             raise OnnxFormatError(f"unsupported wire type {wire} for field {field} at byte {position}")
 
 
-def _length_fields(buffer: mmap.mmap, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+def _length_fields(buffer: _Buffer, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """(number, start, end) of the length-delimited fields of one message (strings, sub-messages)."""
     for field, wire, first, second in _fields(buffer, start, end):
         if wire == _LENGTH_DELIMITED:
             yield field, first, second
 
 
-def _text(buffer: mmap.mmap, start: int, end: int) -> str:
+def _text(buffer: _Buffer, start: int, end: int) -> str:
     return bytes(buffer[start:end]).decode("utf-8", errors="replace")
 
 
-def _string_entry(buffer: mmap.mmap, start: int, end: int) -> tuple[str, str]:
+def _string_entry(buffer: _Buffer, start: int, end: int) -> tuple[str, str]:
     key = value = ""
     for field, part_start, part_end in _length_fields(buffer, start, end):
         if field == _ENTRY_KEY:
@@ -210,7 +257,7 @@ def _string_entry(buffer: mmap.mmap, start: int, end: int) -> tuple[str, str]:
 
 
 def _read_graph_signature(
-    buffer: mmap.mmap,
+    buffer: _Buffer,
     start: int,
     end: int,
     inputs: list[TensorInfo],
@@ -228,7 +275,7 @@ def _read_graph_signature(
                     initializer_names.add(_text(buffer, name_start, name_end))
 
 
-def _value_info(buffer: mmap.mmap, start: int, end: int) -> TensorInfo:
+def _value_info(buffer: _Buffer, start: int, end: int) -> TensorInfo:
     name = ""
     dtype = "unknown"
     shape: tuple[int | str | None, ...] = ()
@@ -242,7 +289,7 @@ def _value_info(buffer: mmap.mmap, start: int, end: int) -> TensorInfo:
     return TensorInfo(name=name, shape=shape, dtype=dtype)
 
 
-def _tensor_type(buffer: mmap.mmap, start: int, end: int) -> tuple[str, tuple[int | str | None, ...]]:
+def _tensor_type(buffer: _Buffer, start: int, end: int) -> tuple[str, tuple[int | str | None, ...]]:
     dtype = "unknown"
     dims: list[int | str | None] = []
     for field, wire, first, second in _fields(buffer, start, end):
@@ -255,7 +302,7 @@ def _tensor_type(buffer: mmap.mmap, start: int, end: int) -> tuple[str, tuple[in
     return dtype, tuple(dims)
 
 
-def _dimension(buffer: mmap.mmap, start: int, end: int) -> int | str | None:
+def _dimension(buffer: _Buffer, start: int, end: int) -> int | str | None:
     """A dimension is a number, a symbolic name, or (neither set) unknown."""
     for field, wire, first, second in _fields(buffer, start, end):
         if field == _DIM_VALUE and wire == _VARINT:
@@ -265,46 +312,66 @@ def _dimension(buffer: mmap.mmap, start: int, end: int) -> int | str | None:
     return None
 
 
-def _graph_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None], depth: int) -> None:
-    if depth > _MAX_GRAPH_DEPTH:
-        raise OnnxFormatError(f"subgraphs nested deeper than {_MAX_GRAPH_DEPTH} levels")
-    for field, part_start, part_end in _length_fields(buffer, start, end):
-        if field == _GRAPH_INITIALIZER:
-            _tensor_locations(buffer, part_start, part_end, found)
-        elif field == _GRAPH_SPARSE_INITIALIZER:
-            _sparse_locations(buffer, part_start, part_end, found)
-        elif field == _GRAPH_NODE:
-            _node_locations(buffer, part_start, part_end, found, depth)
+class _Walk:
+    """Collects external-data locations over every place a ``TensorProto`` can sit."""
 
+    def __init__(self, buffer: _Buffer) -> None:
+        self.buffer = buffer
+        self.found: dict[str, None] = {}
+        self.top_level_only = True
 
-def _function_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None]) -> None:
-    for field, part_start, part_end in _length_fields(buffer, start, end):
-        if field == _FUNCTION_NODE:
-            _node_locations(buffer, part_start, part_end, found, depth=0)
+    def graph(self, start: int, end: int, depth: int) -> None:
+        if depth > _MAX_GRAPH_DEPTH:
+            raise OnnxFormatError(f"subgraphs nested deeper than {_MAX_GRAPH_DEPTH} levels")
+        for field, part_start, part_end in _length_fields(self.buffer, start, end):
+            if field == _GRAPH_INITIALIZER:
+                self.tensor(part_start, part_end, top_level=depth == 0)
+            elif field == _GRAPH_SPARSE_INITIALIZER:
+                self.sparse(part_start, part_end)
+            elif field == _GRAPH_NODE:
+                self.node(part_start, part_end, depth)
 
+    def function(self, start: int, end: int) -> None:
+        for field, part_start, part_end in _length_fields(self.buffer, start, end):
+            if field == _FUNCTION_NODE:
+                self.node(part_start, part_end, depth=1)
+            elif field == _FUNCTION_ATTRIBUTE_PROTO:
+                self.attribute(part_start, part_end, depth=1)
 
-def _node_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None], depth: int) -> None:
-    for field, attr_start, attr_end in _length_fields(buffer, start, end):
-        if field != _NODE_ATTRIBUTE:
-            continue
-        for attr_field, part_start, part_end in _length_fields(buffer, attr_start, attr_end):
-            if attr_field in _ATTR_TENSORS:
-                _tensor_locations(buffer, part_start, part_end, found)
-            elif attr_field in _ATTR_SPARSE_TENSORS:
-                _sparse_locations(buffer, part_start, part_end, found)
-            elif attr_field in _ATTR_GRAPHS:
-                _graph_locations(buffer, part_start, part_end, found, depth + 1)
+    def node(self, start: int, end: int, depth: int) -> None:
+        for field, part_start, part_end in _length_fields(self.buffer, start, end):
+            if field == _NODE_ATTRIBUTE:
+                self.attribute(part_start, part_end, depth)
 
+    def attribute(self, start: int, end: int, depth: int) -> None:
+        for field, part_start, part_end in _length_fields(self.buffer, start, end):
+            if field in _ATTR_TENSORS:
+                self.tensor(part_start, part_end, top_level=False)
+            elif field in _ATTR_SPARSE_TENSORS:
+                self.sparse(part_start, part_end)
+            elif field in _ATTR_GRAPHS:
+                self.graph(part_start, part_end, depth + 1)
 
-def _sparse_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None]) -> None:
-    for field, part_start, part_end in _length_fields(buffer, start, end):
-        if field in _SPARSE_PARTS:
-            _tensor_locations(buffer, part_start, part_end, found)
+    def sparse(self, start: int, end: int) -> None:
+        for field, part_start, part_end in _length_fields(self.buffer, start, end):
+            if field in _SPARSE_PARTS:
+                self.tensor(part_start, part_end, top_level=False)
 
-
-def _tensor_locations(buffer: mmap.mmap, start: int, end: int, found: dict[str, None]) -> None:
-    for field, entry_start, entry_end in _length_fields(buffer, start, end):
-        if field == _TENSOR_EXTERNAL_DATA:
-            key, value = _string_entry(buffer, entry_start, entry_end)
-            if key == "location":
-                found[value] = None
+    def tensor(self, start: int, end: int, top_level: bool) -> None:
+        for field, entry_start, entry_end in _length_fields(self.buffer, start, end):
+            if field != _TENSOR_EXTERNAL_DATA:
+                continue
+            key, raw = b"", b""
+            for part, part_start, part_end in _length_fields(self.buffer, entry_start, entry_end):
+                if part == _ENTRY_KEY:
+                    key = bytes(self.buffer[part_start:part_end])
+                elif part == _ENTRY_VALUE:
+                    raw = bytes(self.buffer[part_start:part_end])
+            if key != _LOCATION_KEY:
+                continue
+            try:
+                location = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise LocationNotUtf8Error(raw) from None
+            self.found[location] = None
+            self.top_level_only = self.top_level_only and top_level

@@ -1,0 +1,182 @@
+"""How modelrt-core was installed here, and how to install more of modelrt the same way.
+
+From a package index, ``pip install "modelrt[onnx]"`` is the advice. From a source tree (a checkout installed
+with ``pip install ./core`` or ``make install``) those released names either do not exist yet or would mix
+released plugins with a core from the checkout, so the same extras come from the checkout's directories
+instead, editable where the core is. pip records which it was in the core's ``direct_url.json`` (PEP 610):
+a local directory (``dir_info``) that is the ``core/`` of a modelrt checkout means a source tree.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import shlex
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+__all__ = [
+    "CORE_DISTRIBUTION",
+    "FROM_INDEX",
+    "META_DISTRIBUTION",
+    "META_EXTRAS",
+    "SOURCE_DIRECTORIES",
+    "Installation",
+    "detect_installation",
+    "installation_of",
+]
+
+CORE_DISTRIBUTION = "modelrt-core"
+#: The distribution with no code whose extras pull the plugins for each kind of hardware.
+META_DISTRIBUTION = "modelrt"
+
+#: The meta-distribution's extras (the repository's ``pyproject.toml``): the distributions each one pulls.
+META_EXTRAS: dict[str, tuple[str, ...]] = {
+    "onnx": ("modelrt-onnx[cpu]",),
+    "onnx-gpu": ("modelrt-onnx[gpu]",),
+    "torch": ("modelrt-torch[torch]",),
+    "cpu": ("modelrt-onnx[cpu]", "modelrt-torch[torch]"),
+    "jetson": ("modelrt-jetson", "modelrt-onnx", "modelrt-torch"),
+    "hub": ("modelrt-core[hub]",),
+}
+
+#: Where each of modelrt's distributions lives in a source tree.
+SOURCE_DIRECTORIES: dict[str, str] = {
+    "modelrt-core": "core",
+    "modelrt-onnx": "plugins/onnx_backend",
+    "modelrt-torch": "plugins/torch_backend",
+    "modelrt-jetson": "plugins/jetson",
+}
+
+# Characters that a double-quoted shell word would still expand.
+_SHELL_ACTIVE = frozenset('"$`\\!')
+
+
+@attrs.frozen
+class Installation:
+    """Where modelrt-core was installed from.
+
+    ``source_tree`` is the checkout it came from, or ``None`` for a package index, a wheel file or anything
+    else pip does not trace to a checkout; ``editable`` when it was installed with ``pip install -e``.
+    """
+
+    source_tree: Path | None = None
+    editable: bool = False
+
+    def pip_arguments(self, requirements: Iterable[str]) -> list[str]:
+        """The arguments of ``pip install`` for ``requirements``, shell-quoted, de-duplicated, order kept.
+
+        From a source tree, ``modelrt[...]`` and modelrt's own distributions become their directories in
+        the tree (each as ``-e "DIR"`` where the core is editable); every other requirement stays as it is.
+        """
+        arguments: list[str] = []
+        for requirement in requirements:
+            arguments.extend(self._arguments_for(requirement))
+        return list(dict.fromkeys(arguments))
+
+    def pip_install(self, requirements: Iterable[str]) -> str:
+        """``pip install`` with ``pip_arguments(requirements)``: one command a user can paste."""
+        return " ".join(["pip install", *self.pip_arguments(requirements)])
+
+    def _arguments_for(self, requirement: str) -> list[str]:
+        tree = self.source_tree
+        directories = _source_directories(requirement) if tree is not None else None
+        if tree is None or directories is None:
+            return [_shell_word(requirement)]
+        editable = "-e " if self.editable else ""
+        return [f"{editable}{_shell_word(str(tree / directory))}" for directory in directories]
+
+
+#: An installation pip does not trace to a source tree: advice names released distributions.
+FROM_INDEX = Installation()
+
+
+def _source_directories(requirement: str) -> list[str] | None:
+    """``plugins/onnx_backend[cpu]`` for ``modelrt[onnx]``: directories relative to the tree, or ``None``.
+
+    ``None`` for anything that is not one of modelrt's distributions (or an extra of the meta-distribution
+    this core does not know, or a requirement with an environment marker): it stays a requirement.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        return None
+    if parsed.marker is not None:
+        return None
+    if _canonical(parsed.name) == META_DISTRIBUTION:
+        if not parsed.extras <= META_EXTRAS.keys():
+            return None
+        pulled = [Requirement(line) for extra in sorted(parsed.extras) for line in META_EXTRAS[extra]]
+        return [_directory(distribution) for distribution in pulled or [Requirement(CORE_DISTRIBUTION)]]
+    if _canonical(parsed.name) in SOURCE_DIRECTORIES:
+        return [_directory(parsed)]
+    return None
+
+
+def _directory(distribution: Requirement) -> str:
+    """``plugins/onnx_backend[cpu]``: where a distribution of modelrt lives, with the extras asked of it."""
+    directory = SOURCE_DIRECTORIES[_canonical(distribution.name)]
+    return f"{directory}[{','.join(sorted(distribution.extras))}]" if distribution.extras else directory
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
+def _shell_word(text: str) -> str:
+    """Double quotes like every modelrt command (``"modelrt[onnx]"``), unless the text holds what they expand."""
+    return shlex.quote(text) if _SHELL_ACTIVE & set(text) else f'"{text}"'
+
+
+def detect_installation() -> Installation:
+    """How this Python environment's modelrt-core was installed (``FROM_INDEX`` when it has no metadata)."""
+    try:
+        distribution = importlib.metadata.distribution(CORE_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return FROM_INDEX
+    return installation_of(distribution)
+
+
+def installation_of(distribution: importlib.metadata.Distribution) -> Installation:
+    """Read a distribution's PEP 610 record: a source tree when it names the ``core/`` of a modelrt checkout.
+
+    A record that is missing, unreadable, or points anywhere else counts as ``FROM_INDEX``: advice that
+    names released distributions is never wrong about paths that do not exist.
+    """
+    try:
+        text = distribution.read_text("direct_url.json")
+        record = json.loads(text) if text else None
+    except (OSError, ValueError):
+        return FROM_INDEX
+    if not isinstance(record, dict):
+        return FROM_INDEX
+    dir_info, url = record.get("dir_info"), record.get("url")
+    if not isinstance(dir_info, dict) or not isinstance(url, str):
+        return FROM_INDEX
+    core = _local_directory(url)
+    if core is None or core.name != SOURCE_DIRECTORIES[CORE_DISTRIBUTION]:
+        return FROM_INDEX
+    tree = core.parent
+    if not all((tree / directory).is_dir() for directory in SOURCE_DIRECTORIES.values()):
+        return FROM_INDEX
+    return Installation(source_tree=tree, editable=dir_info.get("editable") is True)
+
+
+def _local_directory(url: str) -> Path | None:
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return Path(url2pathname(parts.path))
