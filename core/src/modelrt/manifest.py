@@ -55,6 +55,7 @@ __all__ = [
     "manifest_schema",
     "manifest_to_dict",
     "parse_json_strictly",
+    "read_bounded",
     "read_manifest",
 ]
 
@@ -514,6 +515,22 @@ def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         # manifest that means one thing to a validator and another to modelrt.
         raise _NotJSON(f"key {', '.join(map(repr, repeated))} appears more than once in one object")
     return data
+
+
+def read_bounded(path: Path, limit: int, what: str | None = None) -> bytes:
+    """The bytes of a metadata file of at most ``limit`` bytes, never reading more than ``limit + 1``.
+
+    ``what`` names the file in errors (default: its path); every problem is a ``PackageError``.
+    """
+    name = what or str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as error:
+        raise PackageError(f"cannot read {name}: {error.strerror or error}") from None
+    if len(raw) > limit:
+        raise PackageError(f"{name} is over {limit} bytes; it holds metadata only, so this is not a package file")
+    return raw
 
 
 def parse_json_strictly(raw: bytes, path: Path) -> Any:

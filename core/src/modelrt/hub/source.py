@@ -38,6 +38,7 @@ from modelrt.manifest import (
     Manifest,
     manifest_from_dict,
     parse_json_strictly,
+    read_bounded,
 )
 from modelrt.onnx_external_data import read_external_data
 from modelrt.onnx_proto import OnnxFormatError, read_header
@@ -142,14 +143,7 @@ def _read_manifest(files: HubFiles) -> Manifest:
 
 def _read_small(path: Path, name: str, files: HubFiles) -> bytes:
     """A JSON file of the repository, bounded like a manifest (it was checked by ``ensure`` just before)."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as error:
-        raise PackageError(f"cannot read {name} of {files.reference} at {path}: {error.strerror}") from None
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise PackageError(f"{name} of {files.reference} is over {MAX_MANIFEST_BYTES} bytes; it is not a config file")
-    return data
+    return read_bounded(path, MAX_MANIFEST_BYTES, f"{name} of {files.reference}")
 
 
 def _open_transformers_classifier(client: HubClient, reference: HubReference, offline: bool, text: str) -> ModelPackage:

@@ -38,6 +38,7 @@ from modelrt.manifest import (
     Manifest,
     PostprocessSpec,
     parse_json_strictly,
+    read_bounded,
 )
 from modelrt.onnx_external_data import pinned_external_data
 
@@ -79,7 +80,7 @@ class _Config:
                 f"{path.parent} is missing {path.name}, which every inference-models package has; copy "
                 "the complete package directory"
             )
-        self.data = self.mapping(parse_json_strictly(_read_bounded(path, MAX_CONFIG_BYTES), path), "the file")
+        self.data = self.mapping(parse_json_strictly(read_bounded(path, MAX_CONFIG_BYTES), path), "the file")
 
     def mapping(self, value: Any, key: str) -> _Json:
         if not isinstance(value, dict):
@@ -103,17 +104,6 @@ class _Config:
         if not isinstance(value, bool):
             raise self.invalid(f"{where}.{key}" if where else key, value, "true or false")
         return value
-
-
-def _read_bounded(path: Path, limit: int) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
-    except OSError as error:
-        raise PackageError(f"cannot read {path}: {error.strerror or error}") from None
-    if len(raw) > limit:
-        raise PackageError(f"{path} is over {limit} bytes; it holds metadata only, so this is not a package file")
-    return raw
 
 
 def _number(config: _Config, key: str, value: Any) -> float:
@@ -249,7 +239,7 @@ def _class_names(path: Path) -> tuple[str, ...]:
     if not path.is_file():
         raise PackageError(f"{path.parent} is missing {path.name}; it lists the class names, one per line")
     try:
-        lines = _read_bounded(path, MAX_CLASS_NAMES_BYTES).decode("utf-8").splitlines()
+        lines = read_bounded(path, MAX_CLASS_NAMES_BYTES).decode("utf-8").splitlines()
     except UnicodeDecodeError as error:
         raise PackageError(f"cannot read {path}: {error}") from None
     names = [line.strip() for line in lines]
