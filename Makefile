@@ -59,17 +59,17 @@ demo: demo-packages demo-torch
 	$(PY) demo/rotate_page.py demo/images/page.png $(OUT)/rotated
 	$(MODELRT) env
 	$(MODELRT) explain $(PACKAGES)/text-detector
-	$(MODELRT) predict $(PACKAGES)/text-detector demo/images/page.png --save $(OUT)/page.text-lines.png
+	$(MODELRT) predict $(PACKAGES)/text-detector demo/images/page.png --overwrite --save $(OUT)/page.text-lines.png
 	$(MODELRT) predict $(PACKAGES)/orientation $(OUT)/rotated/page_0.png $(OUT)/rotated/page_90.png \
-		$(OUT)/rotated/page_180.png $(OUT)/rotated/page_270.png --save $(OUT)/orientation
+		$(OUT)/rotated/page_180.png $(OUT)/rotated/page_270.png --overwrite --save $(OUT)/orientation
 
 # MTCNN faces and ImageNet MobileNetV2: published torch weights, exported to .pt2 and ONNX in one package each.
 demo-torch: $(VENV)/.installed
 	$(PY) demo/torch/build_packages.py $(PACKAGES)
 	$(MODELRT) explain $(PACKAGES)/mtcnn-faces --backend torch
-	$(MODELRT) predict $(PACKAGES)/mtcnn-faces demo/images/astronaut.png --backend torch --save $(OUT)/astronaut.faces.png
+	$(MODELRT) predict $(PACKAGES)/mtcnn-faces demo/images/astronaut.png --backend torch --overwrite --save $(OUT)/astronaut.faces.png
 	$(MODELRT) predict $(PACKAGES)/mobilenet-v2-imagenet demo/images/chelsea.png demo/images/coffee.png \
-		--backend torch --save $(OUT)/imagenet
+		--backend torch --overwrite --save $(OUT)/imagenet
 	$(MODELRT) predict $(PACKAGES)/mobilenet-v2-imagenet demo/images/chelsea.png --backend onnxruntime
 
 # ----------------------------------------------------------------------------------------------- tests
