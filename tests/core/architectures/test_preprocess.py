@@ -8,6 +8,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import PIL
 import pytest
 from PIL import Image
 
@@ -141,6 +142,20 @@ def pillow_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
 
 
+#: Pillow 13 runs the vertical pass first when the height shrinks far more than the width; modelrt does
+#: the same. Older Pillow (the newest on Python 3.10 is 12) always starts horizontally, which rounds some
+#: pixels one level apart.
+PILLOW_PASS_ORDER = int(PIL.__version__.split(".")[0]) >= 13
+
+
+def assert_matches_pillow(actual: np.ndarray, expected: np.ndarray, level: float = 1.0) -> None:
+    """Bit-exact against Pillow 13 and later; within one pixel level of an older Pillow."""
+    if PILLOW_PASS_ORDER:
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), rtol=0, atol=level * 1.0001)
+
+
 @pytest.mark.parametrize(
     ("image_size", "input_size"),
     [
@@ -158,7 +173,7 @@ def test_antialiased_bilinear_stretch_matches_pillow_exactly(
     preprocess = Preprocessor(spec(size=input_size, resize="stretch", interpolation="antialiased-bilinear"))
     tensor, _ = preprocess([image])
     expected = reference_normalise(pillow_resize(image, *input_size), 1 / 255, (0, 0, 0), (1, 1, 1))
-    np.testing.assert_array_equal(tensor[0], expected)
+    assert_matches_pillow(tensor[0], expected, level=1 / 255)
 
 
 # Random image and input sizes from 1 to 700 pixels, a fixed sample: shrinking, growing, mixed, thin.
@@ -174,7 +189,7 @@ def test_antialiased_bilinear_matches_pillow_at_any_size(
         spec(size=(input_height, input_width), resize="stretch", interpolation="antialiased-bilinear", dtype="uint8")
     )
     tensor, _ = preprocess([image])
-    np.testing.assert_array_equal(tensor[0], pillow_resize(image, input_height, input_width).transpose(2, 0, 1))
+    assert_matches_pillow(tensor[0], pillow_resize(image, input_height, input_width).transpose(2, 0, 1))
 
 
 @pytest.mark.parametrize(("height", "width"), [(300, 400), (1080, 1920), (400, 300), (224, 224), (100, 150)])
@@ -193,7 +208,7 @@ def test_antialiased_shorter_side_center_crop_is_pillows_resize_then_torchvision
     resized_h, resized_w = transform.resized_size
     left, top = -transform.offset[0], -transform.offset[1]
     expected = pillow_resize(image, resized_h, resized_w)[top : top + 224, left : left + 224]
-    np.testing.assert_array_equal(tensor[0], expected.transpose(2, 0, 1))
+    assert_matches_pillow(tensor[0], expected.transpose(2, 0, 1))
 
 
 def test_antialiased_letterbox_pads_around_pillows_resize() -> None:
@@ -201,7 +216,7 @@ def test_antialiased_letterbox_pads_around_pillows_resize() -> None:
     preprocess = Preprocessor(spec(size=(320, 320), interpolation="antialiased-bilinear", dtype="uint8"))
     tensor, (transform,) = preprocess([image])
     assert transform.resized_size == (33, 320) and transform.offset == (0, 143)
-    np.testing.assert_array_equal(tensor[0, :, 143:176], pillow_resize(image, 33, 320).transpose(2, 0, 1))
+    assert_matches_pillow(tensor[0, :, 143:176], pillow_resize(image, 33, 320).transpose(2, 0, 1))
     assert (tensor[0, :, :143] == 114).all() and (tensor[0, :, 176:] == 114).all()
 
 
