@@ -119,3 +119,25 @@ def test_per_call_overrides_replace_the_package_defaults(inference_models_packag
         both_cats = model.predict(_picture(), confidence=0.2, iou=0.95, classes=["cat"])
     assert _sorted(only_cats) == sorted([("cat", 0.9, CAT), ("cat", 0.3, FAINT_CAT)], key=str)
     assert _sorted(both_cats) == sorted([("cat", 0.9, CAT), ("cat", 0.8, SECOND_CAT), ("cat", 0.3, FAINT_CAT)], key=str)
+
+
+def test_an_inference_models_package_predicts_what_the_equivalent_modelrt_package_does(
+    inference_models_package: Path, tmp_path: Path
+) -> None:
+    from modelrt.package_builder import build_package
+
+    equivalent = tmp_path / "modelrt-package"
+    build_package(
+        inference_models_package / "weights.onnx",
+        equivalent,
+        task="object-detection",
+        architecture="yolov8",
+        labels=["cat", "dog"],
+        input_spec={"size": [640, 640], "resize": "letterbox", "pad_value": 114, "color": "rgb", "batch": 1},
+        postprocess={"confidence": 0.4, "iou": 0.3, "max_detections": 300},
+    )
+    picture = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    with modelrt.load(inference_models_package) as im_model, modelrt.load(equivalent) as package_model:
+        assert im_model.package.manifest.input == package_model.package.manifest.input
+        assert im_model.package.manifest.postprocess == package_model.package.manifest.postprocess
+        assert _sorted(im_model.predict(picture)) == _sorted(package_model.predict(picture))
