@@ -88,7 +88,7 @@ def test_predict_help_says_which_inputs_it_accepts() -> None:
 
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    for accepted in ("directory", "glob pattern", "stdin", "Videos are not supported yet", "--overwrite"):
+    for accepted in ("directory", "glob pattern", "stdin", "A video file (clip.mp4, ...) or stream URL", "--overwrite"):
         assert accepted in text
 
 

@@ -176,7 +176,7 @@ def test_cuda_is_requested_with_the_device_index_as_provider_option(
 
     monkeypatch.setattr(backend_module, "import_onnxruntime", lambda: fake_ort(session_class=WorkingCuda))
     session = backend.load(make_artifact(models.affine()), Device.parse("cuda:1"), one_thread)
-    assert requested == [("CUDAExecutionProvider", {"device_id": "1"})]
+    assert [(name, options["device_id"]) for name, options in requested] == [("CUDAExecutionProvider", "1")]
     assert session.provider == "CUDAExecutionProvider"
 
 

@@ -162,7 +162,9 @@ IMAGE may be, mixed freely:
                     searched; other files are skipped with a note)
   'photos/*.jpg'    a glob pattern in quotes, expanded by modelrt ('**' also matches sub-directories)
   -                 one encoded image read from stdin
-Videos are not supported yet. An input that cannot be predicted is reported on stderr while the
+A video file (clip.mp4, ...) or stream URL (rtsp://...) is predicted on its own, one result per
+frame (--json: one JSON line per frame; --save out.mp4: the annotated video, codec mp4v; a summary
+ends on stderr). An input that cannot be predicted is reported on stderr while the
 others go on, and the exit status is then 1. A long run shows a progress bar when stderr is a terminal.
 
 --save DIR writes DIR/<name>.annotated.png per image; images whose names give the same file name are

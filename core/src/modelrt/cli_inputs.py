@@ -1,7 +1,9 @@
 """What ``modelrt predict`` accepts as IMAGE arguments, expanded into the list of images to predict.
 
-- a file: predicted whatever its suffix (the decoder decides), except a video, which is refused with
-  the reason;
+- a file: predicted whatever its suffix (the decoder decides);
+- a video file (by its suffix) or a stream URL (``rtsp://``, ``http(s)://``...): predicted frame by
+  frame, on its own (``modelrt.cli_video``); a video without a video suffix, or on stdin, is refused
+  with the way around it;
 - a directory: the image files directly in it (by suffix), in name order; other files are skipped with
   a note, sub-directories are not searched;
 - a glob pattern, quoted so that modelrt expands it (``'photos/*.jpg'``, ``'data/**/*.png'`` recurses):
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from modelrt.cli_output import escaped
 from modelrt.errors import InputError
+from modelrt.video.frames import STREAM_SCHEMES
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -79,8 +82,8 @@ _NAMES_IN_A_NOTE = 3
 def video_refusal(name: str) -> str:
     """Why a video is refused, and the way around it: one line for the user."""
     return (
-        f"{escaped(name)} is a video; `modelrt predict` takes images only (video is planned as Model.stream). "
-        "Extract frames first (e.g. ffmpeg -i VIDEO frames/%06d.png) and pass the directory"
+        f"{escaped(name)} is a video; `modelrt predict` reads a video from a file with a video suffix "
+        "(.mp4, .mov, .mkv, .avi, ...): save or rename it, e.g. clip.mp4, and pass that path"
     )
 
 
@@ -129,9 +132,11 @@ class InputProblem:
 
 @dataclass
 class PredictInputs:
-    """The images to predict in order, the arguments that gave none, and notes on what was skipped."""
+    """The images to predict in order, the videos and stream URLs, the arguments that gave none, and
+    notes on what was skipped."""
 
     images: list[ImageInput] = field(default_factory=list)
+    videos: list[str] = field(default_factory=list)
     problems: list[InputProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -150,6 +155,9 @@ def _expand_one(argument: str, expanded: PredictInputs) -> None:
     if argument == STDIN:
         expanded.images.append(ImageInput(STDIN))
         return
+    if argument.lower().startswith(STREAM_SCHEMES):
+        expanded.videos.append(argument)
+        return
     path = Path(argument)
     if path.is_dir():
         try:
@@ -163,8 +171,8 @@ def _expand_one(argument: str, expanded: PredictInputs) -> None:
     if _is_pattern(argument) and not path.exists():
         _add_collection(argument, sorted(glob.glob(argument, recursive=True)), expanded, "pattern matches")
         return
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        expanded.problems.append(InputProblem(argument, video_refusal(argument)))
+    if path.suffix.lower() in VIDEO_SUFFIXES and path.exists():
+        expanded.videos.append(argument)
         return
     expanded.images.append(ImageInput(argument))
 
@@ -184,7 +192,8 @@ def _add_collection(argument: str, paths: Sequence[str], expanded: PredictInputs
             others.append(os.path.basename(path))
     shown = escaped(argument)
     if videos:
-        expanded.notes.append(f"{shown}: skipped {_count(videos, 'video')} ({_names(videos)}): not supported yet")
+        skipped = f"{shown}: skipped {_count(videos, 'video')} ({_names(videos)})"
+        expanded.notes.append(f"{skipped}: pass a video by its own path")
     if others:
         expanded.notes.append(f"{shown}: skipped {_count(others, 'file')} without an image suffix ({_names(others)})")
     if not images:

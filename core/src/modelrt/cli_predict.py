@@ -1,8 +1,9 @@
 """``modelrt predict``: images in, one result per image out, each printed as soon as it is known.
 
 Images stream through ``Model.predict_iter``, so memory stays bounded for directories of any size.
-An input that cannot be predicted (missing, unreadable, not an image, a video) is reported on stderr
-with its reason while the others go on; the command then exits with status 1. With ``--json`` stdout
+An input that cannot be predicted (missing, unreadable, not an image) is reported on stderr
+with its reason while the others go on; the command then exits with status 1. A video or stream URL
+is predicted frame by frame by ``modelrt.cli_video``. With ``--json`` stdout
 is one JSON document: ``model``, ``plan``, ``results`` (one record per predicted image, in input order)
 and ``errors`` (``{"image", "error"}`` per failed input; an error that stopped the run has no
 ``image``), plus ``"interrupted": true`` after Ctrl-C. Results are written (and flushed) as they come, one per line.
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from modelrt.model import Model
     from modelrt.results import Prediction
 
-__all__ = ["class_selection", "run_predict"]
+__all__ = ["class_selection", "model_overrides", "run_predict"]
 
 #: Classes named in an "unknown class" error before "and N more".
 _SHOWN_CLASSES = 50
@@ -41,6 +42,10 @@ def run_predict(args: argparse.Namespace, load_options: Mapping[str, Any]) -> in
     from modelrt.model import load
 
     inputs = expand_inputs(args.images)
+    if inputs.videos:
+        from modelrt.cli_video import run_video
+
+        return run_video(args, load_options, inputs)
     for note in inputs.notes:
         print(f"note: {note}", file=sys.stderr)
     names = [image.name for image in inputs.images]
@@ -51,7 +56,7 @@ def run_predict(args: argparse.Namespace, load_options: Mapping[str, Any]) -> in
         print(f"error: {problem.reason}", file=sys.stderr)
     problems = list(inputs.problems)
     with load(args.model, **load_options) as model:
-        overrides = _overrides(args, model)
+        overrides = model_overrides(args, model)
         report: _JsonReport | _TextReport = _JsonReport(document_stream(), model) if args.json else _TextReport()
         with progress(len(inputs.images)) as bar:
             pending: deque[_Pending] = deque()
@@ -133,7 +138,8 @@ def _save(path: Path | None, pixels: np.ndarray | None, result: Prediction, over
 # ------------------------------------------------------------------------------------------- options
 
 
-def _overrides(args: argparse.Namespace, model: Model) -> dict[str, Any]:
+def model_overrides(args: argparse.Namespace, model: Model) -> dict[str, Any]:
+    """The post-processing options given on the command line, as ``predict`` overrides."""
     names = ("confidence", "iou", "max_detections")
     overrides: dict[str, Any] = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.classes is not None:

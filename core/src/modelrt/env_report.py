@@ -9,7 +9,8 @@ JSON schema (``report_to_dict``), version 1; keys are only ever added within a v
       "schema": 1,
       "environment": {...},          # Environment.to_dict(): system, distribution, architecture,
                                      # cpu_*, memory_bytes, python_*, container, runtimes, nvidia_*,
-                                     # jetson_hint, host_root, facts, unknown
+                                     # cuda_*, cudnn_version, cublas_version, gpus, jetson_hint,
+                                     # host_root, facts, unknown
       "findings": [                  # one per verdict, in the order the plugins gave them
         {"row": str, "status": str, "severity": "info" | "warning" | "error",
          "message": str, "fix": str | null, "install": [str, ...],
@@ -49,6 +50,7 @@ import cattrs
 from modelrt.hardware_matrix import find_row
 from modelrt.host_environment import Environment
 from modelrt.installation import FROM_INDEX, Installation, detect_installation
+from modelrt.nvidia.gpus import Gpu
 from modelrt.specs import Finding, Severity
 
 __all__ = [
@@ -205,8 +207,7 @@ def _host_section(env: Environment, installation: Installation) -> str:
     runtimes = ", ".join(f"{name} {version}" for name, version in env.runtimes.items())
     lines.append(_field("Runtimes", runtimes or "none installed"))
     if env.has_nvidia_gpu:
-        driver = f"driver {env.nvidia_driver_version or 'version unknown'}"
-        lines.append(_field("NVIDIA", f"{driver} ({', '.join(env.nvidia_evidence)})"))
+        lines.extend(_nvidia_lines(env))
     if env.jetson_hint is not None:
         lines.append(_field("Jetson", env.jetson_hint))
     for plugin_name, facts in env.facts.items():
@@ -214,6 +215,49 @@ def _host_section(env: Environment, installation: Installation) -> str:
     for fact, reason in env.unknown.items():
         lines.append(_field("Unknown", f"{fact}: {reason}"))
     return "\n".join(lines)
+
+
+def _nvidia_lines(env: Environment) -> list[str]:
+    """The driver, each GPU (hidden ones marked), the CUDA libraries and the container toolkit's marks."""
+    driver = f"driver {env.nvidia_driver_version or 'version unknown'}"
+    if env.cuda_driver_version:
+        driver += f", supports CUDA {env.cuda_driver_version}"
+    lines = [_field("NVIDIA", f"{driver} ({', '.join(env.nvidia_evidence)})")]
+    lines.extend(_field("GPU", _gpu_words(gpu)) for gpu in sorted(env.gpus, key=_gpu_order))
+    if env.cuda_visible_devices is not None:
+        lines.append(_field("Visible", f"CUDA_VISIBLE_DEVICES={env.cuda_visible_devices!r}"))
+    libraries = [
+        f"{label} {version}"
+        for label, version in (
+            ("runtime", env.cuda_runtime_version),
+            ("cuDNN", env.cudnn_version),
+            ("cuBLAS", env.cublas_version),
+        )
+        if version
+    ]
+    if libraries:
+        lines.append(_field("CUDA", ", ".join(libraries)))
+    if env.nvidia_container_marks:
+        lines.append(_field("Toolkit", f"NVIDIA Container Toolkit: {', '.join(env.nvidia_container_marks)}"))
+    return lines
+
+
+def _gpu_order(gpu: Gpu) -> tuple[int, int]:
+    """Visible GPUs first in ``cuda:N`` order, then hidden ones in NVML order."""
+    return (0, gpu.cuda_index) if gpu.cuda_index is not None else (1, gpu.index)
+
+
+def _gpu_words(gpu: Gpu) -> str:
+    where = f"cuda:{gpu.cuda_index}" if gpu.cuda_index is not None else "hidden:"
+    parts = [f"{where} {gpu.name or 'unnamed GPU'} (NVML index {gpu.index})"]
+    if gpu.compute_capability:
+        parts.append(f"compute capability {gpu.compute_capability}")
+    if gpu.memory_bytes:
+        parts.append(_memory_words(gpu.memory_bytes))
+    if gpu.mig_mode:
+        parts.append("MIG mode")
+    parts.extend(part for part in (gpu.pci_bus_id and f"PCI {gpu.pci_bus_id}", gpu.uuid) if part)
+    return ", ".join(parts)
 
 
 def _facts_lines(plugin_name: str, facts: Mapping[str, Any]) -> list[str]:

@@ -62,8 +62,9 @@ HARDWARE_MATRIX: tuple[MatrixRow, ...] = (
 
 #: Row ids of verdicts outside the matrix: ``cpu-aarch64-linux`` (ARM Linux that is not a Jetson),
 #: ``jetson`` (a Jetson the core recognised without the jetson plugin), ``unknown`` (OS or
-#: architecture not recognised).
-OFF_MATRIX_ROWS = ("cpu-aarch64-linux", "jetson", "unknown")
+#: architecture not recognised), ``nvidia-outside-matrix`` (CUDA 13, or a GPU newer than the matrix),
+#: ``nvidia-wsl2`` (an NVIDIA GPU reached through WSL2 on Windows).
+OFF_MATRIX_ROWS = ("cpu-aarch64-linux", "jetson", "unknown", "nvidia-outside-matrix", "nvidia-wsl2")
 
 
 def find_row(row_id: str) -> MatrixRow | None:

@@ -27,6 +27,8 @@ import attrs
 
 from modelrt.errors import InputError
 from modelrt.host import FAKE_HOST_FILE, HOST_ROOT_VARIABLE, Host
+from modelrt.nvidia.gpus import Gpu
+from modelrt.nvidia.probe import WSL_LIBCUDA, NvidiaFacts, is_wsl_kernel, probe_nvidia_facts
 
 if TYPE_CHECKING:
     import cattrs
@@ -64,6 +66,10 @@ def _str_dict(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
 
+def _gpu_tuple(value: Iterable[Gpu]) -> tuple[Gpu, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Environment:
     """A description of the host, serialisable with cattrs and round-tripping through JSON exactly.
@@ -74,7 +80,12 @@ class Environment:
     ``x86_64``, ``aarch64`` (Linux) or ``arm64`` (macOS, Windows). ``cpu_count`` is the number of CPUs
     this process may use (affinity and cgroup quota). ``container`` is ``docker``, ``podman``,
     ``kubernetes`` or ``none``. ``runtimes`` maps installed runtime distributions to versions.
-    ``nvidia_evidence`` lists the files that show an NVIDIA GPU driver or device. ``jetson_hint`` is
+    ``nvidia_evidence`` lists the files that show an NVIDIA GPU driver or device. From NVML:
+    ``cuda_driver_version`` (the newest CUDA the driver supports, ``12.4``) and ``gpus``, each with the
+    ``cuda:N`` ordinal ``CUDA_VISIBLE_DEVICES`` (kept in ``cuda_visible_devices``) gives it.
+    ``cuda_runtime_version``, ``cudnn_version`` and ``cublas_version`` are what Python would load, read
+    from wheel and library file names listed in ``cuda_libraries``; none is reported without a driver.
+    ``nvidia_container_marks`` are what the NVIDIA Container Toolkit left in a container. ``jetson_hint`` is
     what made the core recognise an NVIDIA Jetson (the first line of ``/etc/nv_tegra_release``, or
     ``kernel <release>`` for a ``-tegra`` kernel). ``host_root`` is the fake root probed, ``None``
     for the live machine. ``facts`` holds what plugins added, under each plugin's name; ``unknown``
@@ -98,6 +109,14 @@ class Environment:
     runtimes: dict[str, str] = attrs.field(factory=dict, converter=_str_dict, hash=False)
     nvidia_driver_version: str | None = None
     nvidia_evidence: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    cuda_driver_version: str | None = None
+    gpus: tuple[Gpu, ...] = attrs.field(default=(), converter=_gpu_tuple)
+    cuda_visible_devices: str | None = None
+    cuda_runtime_version: str | None = None
+    cudnn_version: str | None = None
+    cublas_version: str | None = None
+    cuda_libraries: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    nvidia_container_marks: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     jetson_hint: str | None = None
     host_root: str | None = None
     facts: dict[str, dict[str, Any]] = attrs.field(factory=dict, converter=_plain_json, hash=False)
@@ -112,6 +131,17 @@ class Environment:
     def has_nvidia_gpu(self) -> bool:
         """Whether files show an NVIDIA driver or GPU device node."""
         return bool(self.nvidia_evidence)
+
+    @property
+    def visible_gpus(self) -> tuple[Gpu, ...]:
+        """The GPUs this process sees, in ``cuda:N`` order."""
+        visible = [gpu for gpu in self.gpus if gpu.cuda_index is not None]
+        return tuple(sorted(visible, key=lambda gpu: gpu.cuda_index or 0))
+
+    @property
+    def is_wsl(self) -> bool:
+        """Whether this is WSL2 with the Windows NVIDIA driver's CUDA library mapped in."""
+        return is_wsl_kernel(self.kernel_release) and WSL_LIBCUDA in self.nvidia_evidence
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (cattrs unstructuring)."""
@@ -184,7 +214,17 @@ def probe_environment(
 
     os_release = _probe_os_release(host, system, unknown)
     cpu = _probe_cpu(host, unknown)
-    nvidia_driver_version, nvidia_evidence = _probe_nvidia(host, unknown)
+    nvidia_driver_version, nvidia_evidence = _probe_nvidia(host, kernel_release, unknown)
+    jetson_hint = _probe_jetson_hint(host, kernel_release)
+    container = _probe_container(host, system, unknown)
+    nvidia = probe_nvidia_facts(
+        host,
+        unknown,
+        proc_driver_version=nvidia_driver_version,
+        driver_evidence=nvidia_evidence,
+        is_jetson=jetson_hint is not None,
+        in_container=container not in (None, "none"),
+    )
     return Environment(
         system=system,
         distribution=os_release.get("ID"),
@@ -199,11 +239,12 @@ def probe_environment(
         memory_bytes=_probe_memory(host, unknown),
         python_version=platform.python_version(),
         python_implementation=platform.python_implementation(),
-        container=_probe_container(host, system, unknown),
+        container=container,
         runtimes=_probe_runtimes(),
-        nvidia_driver_version=nvidia_driver_version,
+        nvidia_driver_version=nvidia.driver_version,
         nvidia_evidence=nvidia_evidence,
-        jetson_hint=_probe_jetson_hint(host, kernel_release),
+        **_nvidia_fields(nvidia),
+        jetson_hint=jetson_hint,
         host_root=None if host.is_live else str(host.root),
         facts=_plain_plugin_facts(plugin_facts or {}, unknown),
         unknown=unknown,
@@ -422,8 +463,10 @@ def _probe_memory(host: Host, unknown: dict[str, str]) -> int | None:
 # ------------------------------------------------------------------------------------ NVIDIA, Jetson
 
 
-def _probe_nvidia(host: Host, unknown: dict[str, str]) -> tuple[str | None, tuple[str, ...]]:
-    """The NVIDIA driver version and the files showing a driver or GPU (minimal; NVIDIA probing adds)."""
+def _probe_nvidia(
+    host: Host, kernel_release: str | None, unknown: dict[str, str]
+) -> tuple[str | None, tuple[str, ...]]:
+    """The NVIDIA driver version in ``/proc`` and the files showing a driver or GPU (WSL2: its ``libcuda``)."""
     evidence: list[str] = []
     version = None
     driver_text = host.read_text(_NVIDIA_DRIVER_FILE)
@@ -437,7 +480,23 @@ def _probe_nvidia(host: Host, unknown: dict[str, str]) -> tuple[str | None, tupl
         else:
             unknown["nvidia_driver_version"] = f"{_NVIDIA_DRIVER_FILE} carries no driver version"
     evidence.extend(host.glob("dev/nvidia[0-9]*"))
+    if is_wsl_kernel(kernel_release) and host.exists(WSL_LIBCUDA):
+        evidence.append(WSL_LIBCUDA)
     return version, tuple(evidence)
+
+
+def _nvidia_fields(nvidia: NvidiaFacts) -> dict[str, Any]:
+    """The ``Environment`` fields filled from NVML and the CUDA library files."""
+    return {
+        "cuda_driver_version": nvidia.cuda_driver_version,
+        "gpus": nvidia.gpus,
+        "cuda_visible_devices": nvidia.cuda_visible_devices,
+        "cuda_runtime_version": nvidia.libraries.cuda_runtime,
+        "cudnn_version": nvidia.libraries.cudnn,
+        "cublas_version": nvidia.libraries.cublas,
+        "cuda_libraries": nvidia.libraries.sources,
+        "nvidia_container_marks": nvidia.container_marks,
+    }
 
 
 def _probe_jetson_hint(host: Host, kernel_release: str | None) -> str | None:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from modelrt.plugin_manager import PluginManager
     from modelrt.results import Prediction
     from modelrt.timing import StageTimer
+    from modelrt.video.stream import FrameStream
 
 __all__ = ["CORE_EXTRAS", "Model", "load", "pickle_allowed", "plan_for", "verification_required"]
 
@@ -178,6 +179,46 @@ class Model:
             del decoded
             position += len(results)
             yield from results
+
+    def stream(
+        self,
+        source: Any,
+        *,
+        batch: int = 1,
+        every: int = 1,
+        max_fps: float | None = None,
+        policy: str = "auto",
+        timeout: float = 10.0,
+        reconnect: int = 0,
+        stills_fps: float = 30.0,
+        **overrides: Any,
+    ) -> FrameStream:
+        """Predict over the frames of a video file, camera index, stream URL, image directory or glob
+        pattern (or a ``modelrt.video.FrameSource``), yielding ``(info, frame, prediction)`` lazily.
+
+        Frames are decoded in a background thread into a small bounded buffer, and up to ``batch`` are
+        predicted per network call. ``policy`` says what happens when the model is slower than the source:
+        ``"every"`` predicts every frame (the default for files), ``"latest"`` drops the oldest waiting
+        frames (the default for cameras and URLs, so results follow the live scene); ``stats.dropped``
+        counts them. ``every=K`` predicts one frame in K, ``max_fps`` at most that many per second of
+        source time. ``timeout`` seconds without a frame raise ``StreamStalledError``; a live source that
+        breaks is re-opened up to ``reconnect`` times, then ends the stream. ``overrides`` mean what they
+        mean for ``predict``. Use it in a ``with`` block (or call ``close()``) to stop early.
+        """
+        from modelrt.video.stream import open_stream
+
+        return open_stream(
+            self,
+            source,
+            batch=batch,
+            every=every,
+            max_fps=max_fps,
+            policy=policy,
+            timeout=timeout,
+            reconnect=reconnect,
+            stills_fps=stills_fps,
+            overrides=overrides,
+        )
 
     def grey_image(self) -> np.ndarray:
         """A mid-grey RGB image of the network's input size: a neutral input for warm-ups and benchmarks."""

@@ -348,7 +348,28 @@ def probe_plan(plan: LoadPlan, env: Environment, backend_instances: Mapping[str,
             plan = plan.replace(
                 index, candidate.with_status(CandidateStatus.UNAVAILABLE, availability.reason, availability.fix)
             )
-    return plan
+    gpu_notes = _gpu_notes(plan, env)
+    return plan.with_notes((*plan.notes, *gpu_notes)) if gpu_notes else plan
+
+
+def _gpu_notes(plan: LoadPlan, env: Environment) -> tuple[str, ...]:
+    """Which physical GPU each chosen ``cuda:N`` is, by name: ``cuda:0`` is whatever CUDA_VISIBLE_DEVICES puts first."""
+    chosen = {Device.parse(candidate.device) for candidate in plan.chosen().values()}
+    by_ordinal = {gpu.cuda_index: gpu for gpu in env.visible_gpus}
+    notes = []
+    for device in sorted((device for device in chosen if device.kind == "cuda"), key=str):
+        gpu = by_ordinal.get(device.index)
+        if gpu is None:
+            continue
+        exposed = (
+            f"; CUDA_VISIBLE_DEVICES={env.cuda_visible_devices!r} exposes it as {device}"
+            if env.cuda_visible_devices is not None
+            else ""
+        )
+        notes.append(
+            f"{device} is {gpu.name or 'an unnamed GPU'} (NVML index {gpu.index}, {gpu.uuid or 'no UUID'}{exposed})"
+        )
+    return tuple(notes)
 
 
 def check_availability(backend: Any, env: Environment, device: str) -> Availability:

@@ -39,15 +39,23 @@ __all__ = [
     "JETSON_XAVIER_NX_COMPATIBLE",
     "JETSON_XAVIER_NX_MODEL",
     "KUBERNETES_CGROUP_V1",
+    "NVIDIA_A100",
+    "NVIDIA_B200",
+    "NVIDIA_H100",
+    "NVIDIA_RTX_3090",
     "PODMAN_CGROUP_V1",
     "make_jetson_host",
     "make_linux_host",
     "make_macos_host",
+    "make_nvidia_host",
+    "nvidia_gpu",
     "make_windows_host",
     "tegra_release_line",
     "write_container_markers",
     "write_cpu_quota",
     "write_cpuinfo",
+    "write_cuda_libraries",
+    "write_cuda_wheels",
     "write_dpkg_status",
     "write_file",
     "write_host_file",
@@ -55,10 +63,13 @@ __all__ = [
     "write_jetson_libraries",
     "write_kernel_release",
     "write_meminfo",
+    "write_nvidia_container_toolkit",
     "write_nvidia_driver",
+    "write_nvml",
     "write_nvpmodel",
     "write_os_release",
     "write_python_distribution",
+    "write_wsl2",
 ]
 
 # --------------------------------------------------------------------------------------- os-release
@@ -567,6 +578,71 @@ def write_nvpmodel(root: Path, mode_id: int | None = 2) -> None:
         write_file(root, "var/lib/nvpmodel/status", f"pmode:{mode_id:04d} fmode:quiet\n")
 
 
+# ------------------------------------------------------------------------------------------- NVIDIA
+
+#: GPUs as NVML describes them (name, compute capability, memory); ``nvidia_gpu`` adds index, UUID and PCI id.
+NVIDIA_RTX_3090 = {"name": "NVIDIA GeForce RTX 3090", "compute_capability": "8.6", "memory_bytes": 24 * 1024**3}
+NVIDIA_A100 = {"name": "NVIDIA A100-SXM4-80GB", "compute_capability": "8.0", "memory_bytes": 80 * 1024**3}
+NVIDIA_H100 = {"name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0", "memory_bytes": 81_559 * 1024**2}
+NVIDIA_B200 = {"name": "NVIDIA B200", "compute_capability": "10.0", "memory_bytes": 183_359 * 1024**2}
+
+
+def nvidia_gpu(index: int, model: dict[str, Any] = NVIDIA_A100, mig_mode: bool | None = False) -> dict[str, Any]:
+    """One GPU of a fake NVML answer: ``model`` at PCI slot ``index`` with a UUID derived from it."""
+    return {
+        **model,
+        "index": index,
+        "uuid": f"GPU-{index:08x}-5b7d-4e2f-9a0c-1d2e3f4a5b6c",
+        "pci_bus_id": f"00000000:{index + 7:02X}:00.0",
+        "mig_mode": mig_mode,
+    }
+
+
+def write_nvml(
+    root: Path, driver: str = "550.54.14", cuda: str | None = "12.4", gpus: list[dict[str, Any]] | None = None
+) -> None:
+    """What NVML answers on this fake host (see ``modelrt.nvidia.fake_nvml``); one A100 by default."""
+    answer: dict[str, Any] = {"driver_version": driver, "gpus": gpus if gpus is not None else [nvidia_gpu(0)]}
+    if cuda is not None:
+        answer["cuda_driver_version"] = cuda
+    write_host_file(root, nvml=answer)
+
+
+def write_cuda_wheels(
+    root: Path,
+    cuda_runtime: str | None = "12.4.127",
+    cudnn: str | None = "9.1.0.70",
+    cublas: str | None = "12.4.5.8",
+    python: str = "3.12",
+) -> None:
+    """The ``nvidia-*-cuXX`` wheels ``onnxruntime-gpu`` and torch bring, in a fake root's site-packages."""
+    site = f"usr/local/lib/python{python}/dist-packages"
+    suffix = f"cu{(cuda_runtime or cublas or '12').split('.')[0]}"
+    for distribution, version in (("cuda-runtime", cuda_runtime), ("cudnn", cudnn), ("cublas", cublas)):
+        if version is not None:
+            write_python_distribution(root, site, f"nvidia-{distribution}-{suffix}", version)
+
+
+def write_cuda_libraries(root: Path, cuda_runtime: str | None = "12.4.127", cudnn: str | None = "9.1.0") -> None:
+    """A system CUDA toolkit's ``libcudart`` and cuDNN's ``libcudnn`` files, as the .deb packages lay them out."""
+    if cuda_runtime is not None:
+        _write_versioned_library(Path(root), "usr/local/cuda/lib64", "libcudart.so", cuda_runtime, True)
+    if cudnn is not None:
+        _write_versioned_library(Path(root), "usr/lib/x86_64-linux-gnu", "libcudnn.so", cudnn, False)
+
+
+def write_nvidia_container_toolkit(root: Path, driver: str = "550.54.14") -> None:
+    """What the NVIDIA Container Toolkit leaves in a container: its variables and the driver's mounted NVML."""
+    write_host_file(root, environ={"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "compute,utility"})
+    write_file(root, f"usr/lib/x86_64-linux-gnu/libnvidia-ml.so.{driver}", b"\x7fELF")
+
+
+def write_wsl2(root: Path) -> None:
+    """WSL2: a ``microsoft`` kernel and the Windows driver's ``libcuda`` mapped in, no ``/proc/driver/nvidia``."""
+    write_kernel_release(root, "5.15.153.1-microsoft-standard-WSL2")
+    write_file(root, "usr/lib/wsl/lib/libcuda.so", b"\x7fELF")
+
+
 # -------------------------------------------------------------------------------------- whole hosts
 
 
@@ -596,6 +672,31 @@ def make_linux_host(
     if nvidia_driver is not None:
         write_nvidia_driver(root, nvidia_driver)
     return Host(root)
+
+
+def make_nvidia_host(
+    root: Path,
+    distro: str = "ubuntu",
+    version: str = "22.04",
+    driver: str = "550.54.14",
+    cuda_driver: str | None = "12.4",
+    gpus: list[dict[str, Any]] | None = None,
+    cuda_runtime: str | None = "12.4.127",
+    cudnn: str | None = "9.1.0.70",
+    visible_devices: str | None = None,
+    docker: bool = False,
+) -> Host:
+    """A Linux machine with an NVIDIA driver, NVML's answers, and CUDA wheels (default: Ubuntu 22.04, one A100)."""
+    host = make_linux_host(root, distro=distro, version=version, docker=docker, nvidia_driver=driver)
+    gpus = gpus if gpus is not None else [nvidia_gpu(0)]
+    for gpu in gpus:
+        write_file(root, f"dev/nvidia{gpu['index']}", "")
+    write_nvml(root, driver, cuda_driver, gpus)
+    if cuda_runtime is not None:
+        write_cuda_wheels(root, cuda_runtime, cudnn, cublas=f"{cuda_runtime.split('.')[0]}.4.5.8")
+    if visible_devices is not None:
+        write_host_file(root, environ={"CUDA_VISIBLE_DEVICES": visible_devices})
+    return host
 
 
 def make_macos_host(

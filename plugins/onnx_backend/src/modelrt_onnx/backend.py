@@ -13,12 +13,14 @@ import importlib
 import logging
 from pathlib import Path, PurePath
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from modelrt.cache import cache_root
 from modelrt.errors import HardwareError, ModelRTError, NoUsableBackendError, PackageError
 from modelrt.onnx_external_data import ExternalDataFile, read_external_data, resolve_external_data
 from modelrt.specs import Availability
-from modelrt_onnx.logs import LOGGER_NAME, route_ort_logging
+from modelrt_onnx.cuda_libraries import preload_cuda_libraries
+from modelrt_onnx.logs import LOGGER_NAME, captured_messages, route_ort_logging
 from modelrt_onnx.ort_errors import load_error
 from modelrt_onnx.providers import (
     ProviderRow,
@@ -27,9 +29,10 @@ from modelrt_onnx.providers import (
     extra_for,
     installed_runtime_builds,
     provider_for,
+    tensorrt_chain,
 )
 from modelrt_onnx.session import OnnxSession
-from modelrt_onnx.session_options import BACKEND_NAME, build_session_options
+from modelrt_onnx.session_options import BACKEND_NAME, build_session_options, provider_choice
 from modelrt_onnx.verified_session import create_session
 
 if TYPE_CHECKING:
@@ -105,6 +108,7 @@ class OnnxRuntimeBackend:
         if row is None:
             raise HardwareError(f"the onnxruntime backend runs on {_SUPPORTED_KINDS}, not on {device}")
         _check_precision(artifact, options)
+        providers = _providers(row, device, options)
         # Everything onnxruntime gets is read here, once, and verified: the model, then each file its
         # tensors name, found in those same bytes.
         model = artifact.read_bytes()
@@ -118,27 +122,30 @@ class OnnxRuntimeBackend:
                 f"the onnxruntime backend cannot load {artifact.file.name}: onnxruntime is not installed "
                 f'({error}). Install it with: pip install "modelrt[{extra_for(device.kind)}]"'
             ) from None
-        route_ort_logging(ort)
+        routed = route_ort_logging(ort)
         session_options = build_session_options(ort, options)
-        providers: list[Any] = [(row.provider, row.options(device))]
+        if device.kind == "cuda":
+            preload_cuda_libraries(ort)
         try:
-            session = create_session(
-                ort,
-                model,
-                _path_in_package(artifact),
-                external_data,
-                found.top_level_only,
-                session_options,
-                providers,
-            )
+            with captured_messages() as messages:
+                session = create_session(
+                    ort,
+                    model,
+                    _path_in_package(artifact),
+                    external_data,
+                    found.top_level_only,
+                    session_options,
+                    providers,
+                )
         except ModelRTError:  # a private copy of the files could not be written
             raise
         # onnxruntime's pybind11 errors (InvalidProtobuf, Fail...) derive directly from Exception.
         except Exception as error:
             raise load_error(error, artifact.file, ort.__version__) from error
+        requested = providers[0][0]
         actual = session.get_providers()[0]
-        if actual != row.provider:
-            raise HardwareError(_fallback_message(artifact, device, row.provider, actual))
+        if actual != requested:
+            raise HardwareError(_fallback_message(artifact, device, requested, actual, messages, routed))
         logger.info(
             "loaded %s with %s on %s (%d intra-op threads%s)",
             artifact.file,
@@ -165,16 +172,36 @@ def _verified_external_data(artifact: Artifact, files: tuple[ExternalDataFile, .
     return {data.location: contents[data.file] for data in files}
 
 
-def _fallback_message(artifact: Artifact, device: Device, requested: str, actual: str) -> str:
+def _providers(row: ProviderRow, device: Device, options: RunOptions) -> list[tuple[str, dict[str, str]]]:
+    """The providers list for onnxruntime: the device's own, or TensorRT then CUDA when named explicitly."""
+    choice, fp16 = provider_choice(options)
+    if choice == "tensorrt":
+        if device.kind != "cuda":
+            raise HardwareError(
+                f"the TensorRT execution provider runs on cuda devices, not on {device}; load on cuda:N, or drop "
+                "execution_provider='tensorrt'"
+            )
+        return tensorrt_chain(device, cache_root(), fp16)
+    return [(row.provider, row.options(device))]
+
+
+def _fallback_message(
+    artifact: Artifact, device: Device, requested: str, actual: str, messages: list[str], routed: bool
+) -> str:
     cause = (
         "the NVIDIA driver, CUDA or cuDNN libraries are missing or do not match this onnxruntime-gpu"
         if device.kind == "cuda"
         else f"{requested} could not take the model"
     )
+    if messages:
+        said = f"onnxruntime said: {' | '.join(message.strip() for message in messages)}"
+    elif routed:
+        said = "onnxruntime logged no reason at the modelrt.onnx logger's level; set it to DEBUG to see more"
+    else:
+        said = "this onnxruntime writes its reason to stderr"
     return (
         f"onnxruntime was asked to run {artifact.file.name} with {requested} on {device} but fell back to "
-        f"{actual}: {cause} (the modelrt.onnx log has onnxruntime's message). Fix that, or load with "
-        "device='cpu' to run on the CPU knowingly."
+        f"{actual}: {cause} ({said}). Fix that, or load with device='cpu' to run on the CPU knowingly."
     )
 
 
@@ -235,7 +262,9 @@ def _host_verdict(env: Environment, device: Device) -> Availability | None:
     if system == "Darwin":
         return Availability(False, "CUDA does not run on macOS", None)
     evidence = getattr(env, "nvidia_evidence", None)
-    if evidence is None or evidence or getattr(env, "is_jetson", False):
+    if evidence:
+        return _visible_gpu_verdict(env, device)
+    if evidence is None or getattr(env, "is_jetson", False):
         return None
     gpu_builds = [build for build in installed_runtime_builds() if build.distribution == "onnxruntime-gpu"]
     return Availability(
@@ -245,6 +274,25 @@ def _host_verdict(env: Environment, device: Device) -> Availability | None:
         + (f"; the installed {gpu_builds[0]} would silently run on the CPU" if gpu_builds else ""),
         "install the NVIDIA driver (and CUDA 12 libraries), or use device='cpu'",
     )
+
+
+def _visible_gpu_verdict(env: Environment, device: Device) -> Availability | None:
+    """Not usable when NVML listed the GPUs and ``CUDA_VISIBLE_DEVICES`` leaves none at ``device``'s index."""
+    gpus = getattr(env, "gpus", ())
+    if not gpus:
+        return None  # NVML said nothing: onnxruntime decides, and load checks what it chose
+    visible = getattr(env, "visible_gpus", ())
+    if any(gpu.cuda_index == device.index for gpu in visible):
+        return None
+    setting = f"CUDA_VISIBLE_DEVICES={getattr(env, 'cuda_visible_devices', None)!r}"
+    if not visible:
+        return Availability(
+            False,
+            f"{setting} hides all {len(gpus)} GPU(s) of this host from this process",
+            "unset CUDA_VISIBLE_DEVICES, or set it to the GPUs to use (see `modelrt env`), or use device='cpu'",
+        )
+    seen = ", ".join(f"cuda:{gpu.cuda_index} ({gpu.name or 'unnamed GPU'})" for gpu in visible)
+    return Availability(False, f"{device} does not exist here: this process sees {seen}", f"use one of: {seen}")
 
 
 def _check_precision(artifact: Artifact, options: RunOptions) -> None:

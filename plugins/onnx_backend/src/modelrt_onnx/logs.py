@@ -10,6 +10,11 @@ Severity mapping: onnxruntime's INFO messages describe its internals (thread poo
 transformers; dozens per session), so they arrive at DEBUG; WARNING, ERROR and FATAL keep their
 meaning. onnxruntime's VERBOSE level is never requested: it needs a debug build to say anything more.
 
+``captured_messages()`` also hands the warnings and errors emitted on the calling thread to the caller
+while a block runs: a silent fallback from CUDA to the CPU is only ever explained in such a message
+(``Failed to create CUDAExecutionProvider. Require cuDNN 9.* and CUDA 12.* ...``), and the error modelrt
+raises quotes it.
+
 Limits (onnxruntime's, documented with the callback): messages emitted on onnxruntime's own worker
 threads, and messages logged while the callback runs, still go to stderr, because taking the GIL there
 could deadlock.
@@ -19,9 +24,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
-__all__ = ["LOGGER_NAME", "current_severity", "ort_severity_for", "python_level_for", "route_ort_logging"]
+__all__ = [
+    "LOGGER_NAME",
+    "captured_messages",
+    "current_severity",
+    "ort_severity_for",
+    "python_level_for",
+    "route_ort_logging",
+]
 
 LOGGER_NAME = "modelrt.onnx"
 logger = logging.getLogger(LOGGER_NAME)
@@ -39,6 +53,9 @@ _PYTHON_LEVEL_BY_SEVERITY = {
 
 _install_lock = threading.Lock()
 _installed_into: list[ModuleType] = []  # held, so a module's id is never reused for another
+_captures = threading.local()  # .lists: the capture lists open on this thread, innermost last
+#: A captured message is quoted in an error; a huge one (a dumped graph) must not flood it.
+_MAX_CAPTURED_CHARS = 600
 
 
 def python_level_for(severity: int) -> int:
@@ -62,9 +79,26 @@ def current_severity() -> int:
     return ort_severity_for(logger.getEffectiveLevel())
 
 
+@contextmanager
+def captured_messages() -> Iterator[list[str]]:
+    """The onnxruntime warnings and errors routed from this thread while the block runs, oldest first."""
+    messages: list[str] = []
+    open_lists = getattr(_captures, "lists", None)
+    if open_lists is None:
+        open_lists = _captures.lists = []
+    open_lists.append(messages)
+    try:
+        yield messages
+    finally:
+        open_lists.pop()  # blocks nest, so this block's list is the innermost
+
+
 def _forward(severity: int, category: str, log_id: str, code_location: str, message: str) -> None:
     """The callback onnxruntime calls; it must never raise (onnxruntime would report it as unraisable)."""
     try:
+        if severity >= _ORT_WARNING:
+            for messages in getattr(_captures, "lists", ()):
+                messages.append(message[:_MAX_CAPTURED_CHARS])
         level = python_level_for(severity)
         if logger.isEnabledFor(level):
             source = f"{log_id}: " if log_id else ""

@@ -1,4 +1,4 @@
-"""Which onnxruntime execution provider serves which device, and which onnxruntime build is installed.
+"""Which onnxruntime execution provider serves which device, with which options, and which build is installed.
 
 Both are data read without importing onnxruntime: the provider table is constant, and the build comes
 from ``importlib.metadata``. Every build of the runtime (``onnxruntime``, ``onnxruntime-gpu``, the
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Callable
+from pathlib import Path
 
 import attrs
 
 from modelrt.devices import Device
 
 __all__ = [
+    "CUDA_PROVIDER_OPTIONS",
     "PROVIDERS",
+    "TENSORRT_CACHE_KIND",
     "RUNTIME_DISTRIBUTIONS",
     "ProviderRow",
     "RuntimeBuild",
@@ -24,7 +27,23 @@ __all__ = [
     "extra_for",
     "installed_runtime_builds",
     "provider_for",
+    "tensorrt_chain",
 ]
+
+#: CUDA provider options, spelled out rather than left to onnxruntime's defaults, which change between releases.
+CUDA_PROVIDER_OPTIONS = {
+    # Grow the memory arena by what a run asks for, not to the next power of two: a second model on the
+    # same GPU then still finds room.
+    "arena_extend_strategy": "kSameAsRequested",
+    # Vision models run at a fixed input size: cuDNN tries every convolution algorithm once per shape,
+    # on the first run, and keeps the fastest.
+    "cudnn_conv_algo_search": "EXHAUSTIVE",
+    "cudnn_conv_use_max_workspace": "1",
+    # Input copies and kernels on one stream, so that no copy races a kernel still reading the buffer.
+    "do_copy_in_default_stream": "1",
+}
+#: Folder under the modelrt cache where the TensorRT provider keeps its engines and timing cache.
+TENSORRT_CACHE_KIND = "onnxruntime-tensorrt"
 
 
 def _no_options(_device: Device) -> dict[str, str]:
@@ -32,7 +51,7 @@ def _no_options(_device: Device) -> dict[str, str]:
 
 
 def _cuda_options(device: Device) -> dict[str, str]:
-    return {"device_id": str(device.index or 0)}
+    return {"device_id": str(device.index or 0), **CUDA_PROVIDER_OPTIONS}
 
 
 @attrs.frozen
@@ -53,7 +72,8 @@ PROVIDERS: tuple[ProviderRow, ...] = (
     ProviderRow("cpu", "CPUExecutionProvider"),
     ProviderRow("cuda", "CUDAExecutionProvider", _cuda_options),
     ProviderRow("coreml", "CoreMLExecutionProvider"),
-    # Builds engines on first load (minutes) and caches them; offered once modelrt manages that cache.
+    # Builds engines on first load (minutes): only used when named (``tensorrt_chain``); the TensorRT
+    # plugin remains the first choice for TensorRT.
     ProviderRow("cuda", "TensorrtExecutionProvider", _cuda_options, offered=False),
 )
 
@@ -76,6 +96,24 @@ def provider_for(device: Device) -> ProviderRow | None:
         if row.offered and row.device_kind == device.kind:
             return row
     return None
+
+
+def tensorrt_chain(device: Device, cache_root: Path, fp16: bool) -> list[tuple[str, dict[str, str]]]:
+    """TensorRT first, then CUDA for the nodes TensorRT does not take, as onnxruntime's providers list.
+
+    Engines and the timing cache go under ``cache_root`` when that directory exists (a first load builds
+    engines for minutes; later ones reuse them); otherwise nothing is written and every load rebuilds.
+    """
+    options = {"device_id": str(device.index or 0), "trt_fp16_enable": "True" if fp16 else "False"}
+    if cache_root.is_dir():
+        cache = str(cache_root / TENSORRT_CACHE_KIND)
+        options.update(
+            trt_engine_cache_enable="True",
+            trt_engine_cache_path=cache,
+            trt_timing_cache_enable="True",
+            trt_timing_cache_path=cache,
+        )
+    return [("TensorrtExecutionProvider", options), ("CUDAExecutionProvider", _cuda_options(device))]
 
 
 @attrs.frozen

@@ -12,6 +12,9 @@
   post-processing up to 4 times slower; only a lone session running a very small network (5 ms) was faster
   with it (about 1.3 times). Such a caller can turn it on.
 - ``log_severity_level`` follows the ``modelrt.onnx`` logger (see ``logs.py``).
+- ``extras["onnxruntime"]["execution_provider"]``: ``default`` (the provider for the device) or, on
+  ``cuda``, ``tensorrt``: the TensorrtExecutionProvider, named explicitly because it builds engines on
+  the first load; ``tensorrt_fp16`` (default False) lets it build fp16 engines.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from modelrt.errors import InputError
 from modelrt.options import RunOptions
 from modelrt_onnx.logs import current_severity
 
-__all__ = ["BACKEND_NAME", "GRAPH_OPTIMIZATION_LEVELS", "build_session_options"]
+__all__ = [
+    "BACKEND_NAME",
+    "EXECUTION_PROVIDER_CHOICES",
+    "GRAPH_OPTIMIZATION_LEVELS",
+    "build_session_options",
+    "provider_choice",
+]
 
 BACKEND_NAME = "onnxruntime"
 
@@ -36,7 +45,10 @@ GRAPH_OPTIMIZATION_LEVELS = {
     "all": "ORT_ENABLE_ALL",
 }
 
-_KNOWN_EXTRAS = ("graph_optimization", "allow_spinning")
+#: ``execution_provider`` values: the device's own provider, or the TensorRT provider on ``cuda``.
+EXECUTION_PROVIDER_CHOICES = ("default", "tensorrt")
+
+_KNOWN_EXTRAS = ("graph_optimization", "allow_spinning", "execution_provider", "tensorrt_fp16")
 
 
 def _checked_extras(extras: Mapping[str, Any]) -> tuple[str, bool]:
@@ -55,6 +67,22 @@ def _checked_extras(extras: Mapping[str, Any]) -> tuple[str, bool]:
     if not isinstance(spinning, bool):
         raise InputError(f"onnxruntime allow_spinning must be true or false, not {spinning!r}")
     return level, spinning
+
+
+def provider_choice(options: RunOptions) -> tuple[str, bool]:
+    """The ``execution_provider`` asked for and whether TensorRT may build fp16 engines; ``InputError`` if invalid."""
+    extras = options.for_backend(BACKEND_NAME)
+    _checked_extras(extras)
+    choice = extras.get("execution_provider", "default")
+    if choice not in EXECUTION_PROVIDER_CHOICES:
+        raise InputError(
+            f"unknown onnxruntime execution_provider {choice!r}: expected one of "
+            f"{', '.join(EXECUTION_PROVIDER_CHOICES)}"
+        )
+    fp16 = extras.get("tensorrt_fp16", False)
+    if not isinstance(fp16, bool):
+        raise InputError(f"onnxruntime tensorrt_fp16 must be true or false, not {fp16!r}")
+    return choice, fp16
 
 
 def build_session_options(ort: ModuleType, options: RunOptions) -> Any:
