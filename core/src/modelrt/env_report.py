@@ -25,10 +25,14 @@ JSON schema (``report_to_dict``), version 1; keys are only ever added within a v
                        "editable": bool},            # null: a package index (or a wheel file)
       "install_commands": [str, ...],  # pip install "a" "b" for every finding's install entries,
                                        # merged, then one pip install "c" --index-url URL per index
-      "install_command": str | null  # install_commands joined with " && ": one line for a shell
+      "install_command": str | null,  # install_commands joined with " && ": one line for a shell
+      "installed": bool | null  # whether all of it is already installed in this Python environment; null
+                                # where that cannot be told: a fake host root (MODELRT_HOST_ROOT), or a build
+                                # from another package index (a Jetson's torch)
     }
 
-``index_url``, ``index_install``, ``install_commands`` and ``installation`` were added within version 1.
+``index_url``, ``index_install``, ``install_commands``, ``installation`` and ``installed`` were added within
+version 1.
 
 Findings' ``install`` entries name released distributions (``modelrt[onnx]``); ``install_commands``
 follow ``installation``: from a source tree they name the tree's directories instead
@@ -49,7 +53,7 @@ import cattrs
 
 from modelrt.hardware_matrix import find_row
 from modelrt.host_environment import Environment
-from modelrt.installation import FROM_INDEX, Installation, detect_installation
+from modelrt.installation import FROM_INDEX, Installation, detect_installation, requirements_installed
 from modelrt.nvidia.gpus import Gpu
 from modelrt.specs import Finding, Severity
 
@@ -97,6 +101,7 @@ class EnvironmentReport:
     install_command: str | None = None
     install_commands: tuple[str, ...] = ()
     installation: Installation = FROM_INDEX
+    installed: bool | None = None
 
 
 def install_commands(findings: Iterable[Finding], installation: Installation = FROM_INDEX) -> tuple[str, ...]:
@@ -143,6 +148,7 @@ def build_report(
     installation = detect_installation() if installation is None else installation
     findings = tuple(findings)
     commands = install_commands(findings, installation)
+    installed = _all_installed(env, findings)
     return EnvironmentReport(
         environment=env,
         findings=findings,
@@ -150,7 +156,20 @@ def build_report(
         install_command=_one_shell_line(commands),
         install_commands=commands,
         installation=installation,
+        installed=installed,
     )
+
+
+def _all_installed(env: Environment, findings: tuple[Finding, ...]) -> bool | None:
+    """Whether this Python already has all the findings ask to install; None where that cannot be told.
+
+    Not for a fake host root (its Python is not this one), nor when a finding names a build from another
+    package index (a Jetson's torch): the name alone does not say which build is installed.
+    """
+    requirements = [entry for finding in findings for entry in finding.install]
+    if env.host_root is not None or not requirements or any(finding.index_install for finding in findings):
+        return None
+    return requirements_installed(requirements)
 
 
 _CONVERTER = cattrs.Converter()
@@ -167,6 +186,7 @@ def report_to_dict(report: EnvironmentReport) -> dict[str, Any]:
         "installation": _CONVERTER.unstructure(report.installation),
         "install_commands": list(report.install_commands),
         "install_command": report.install_command,
+        "installed": report.installed,
     }
 
 
@@ -186,7 +206,7 @@ def render_report(report: EnvironmentReport) -> str:
         _host_section(report.environment, report.installation),
         _findings_section(report.findings),
         _plugins_section(report.plugins),
-        _install_section(report.install_commands),
+        _install_section(report.install_commands, report.installed),
     ]
     return "\n\n".join(sections) + f"\n\n{_CLOSING_LINE}\n"
 
@@ -352,7 +372,12 @@ def _registers_words(registers: object) -> str:
     return str(registers) if registers else ""
 
 
-def _install_section(commands: tuple[str, ...]) -> str:
+def _install_section(commands: tuple[str, ...], installed: bool | None) -> str:
+    if installed and commands:
+        return "\n".join(
+            ["Install what this host needs", "  nothing: it is all installed here; to install it elsewhere:"]
+            + [f"    {command}" for command in commands]
+        )
     return "\n".join(
         ["Install what this host needs", *(f"  {command}" for command in commands or ("nothing to install",))]
     )

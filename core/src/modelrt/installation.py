@@ -30,6 +30,7 @@ __all__ = [
     "Installation",
     "detect_installation",
     "installation_of",
+    "requirements_installed",
 ]
 
 CORE_DISTRIBUTION = "modelrt-core"
@@ -125,6 +126,57 @@ def _directory(distribution: Requirement) -> str:
     """``plugins/onnx_backend[cpu]``: where a distribution of modelrt lives, with the extras asked of it."""
     directory = SOURCE_DIRECTORIES[_canonical(distribution.name)]
     return f"{directory}[{','.join(sorted(distribution.extras))}]" if distribution.extras else directory
+
+
+def requirements_installed(requirements: Iterable[str]) -> bool:
+    """Whether every requirement (``modelrt[onnx]``, ``onnxruntime-gpu``) is met in this Python environment.
+
+    The meta-distribution's extras count as the distributions they pull (it need not be installed
+    itself, as from a source tree); a distribution's own extras count as the requirements they add.
+    """
+    return all(_requirement_installed(requirement, depth=0) for requirement in requirements)
+
+
+def _requirement_installed(text: str, depth: int) -> bool:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return False
+    name = _canonical(requirement.name)
+    if name == META_DISTRIBUTION:
+        pulled = [META_EXTRAS.get(extra) for extra in sorted(requirement.extras)]
+        if any(entries is None for entries in pulled):
+            return False
+        return all(_requirement_installed(entry, depth + 1) for entries in pulled for entry in entries or ())
+    try:
+        distribution = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    if not requirement.specifier.contains(distribution.version, prereleases=True):
+        return False
+    if depth > 2:  # extras of extras of extras: far deeper than any modelrt requirement goes
+        return True
+    return all(
+        _requirement_installed(dependency, depth + 1)
+        for extra in requirement.extras
+        for dependency in _added_by_extra(distribution, extra)
+    )
+
+
+def _added_by_extra(distribution: importlib.metadata.Distribution, extra: str) -> list[str]:
+    """The requirements that ``distribution[extra]`` adds here, without their markers."""
+    from packaging.requirements import Requirement
+
+    added = []
+    for line in distribution.requires or ():
+        dependency = Requirement(line)
+        marker = dependency.marker
+        if marker is not None and marker.evaluate({"extra": extra}) and not marker.evaluate({"extra": ""}):
+            dependency.marker = None
+            added.append(str(dependency))
+    return added
 
 
 def _canonical(name: str) -> str:

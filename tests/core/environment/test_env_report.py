@@ -135,6 +135,7 @@ def test_report_json_has_the_documented_top_level_keys(linux_report: Environment
         "installation",
         "install_commands",
         "install_command",
+        "installed",
     }
     assert data["schema"] == REPORT_SCHEMA == 1
     assert data["install_commands"] == ['pip install "modelrt[onnx]"']
