@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         StorageError,
     )
     from modelrt.hookspecs import hookimpl
+    from modelrt.host_environment import Environment
     from modelrt.model import Model, load
     from modelrt.options import RunOptions
     from modelrt.plan import LoadPlan
@@ -58,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "plugins": "modelrt.api",
     "hookimpl": "modelrt.hookspecs",
     "Device": "modelrt.devices",
+    "Environment": "modelrt.host_environment",
     "RunOptions": "modelrt.options",
     "LoadPlan": "modelrt.plan",
     "Artifact": "modelrt.backend",
@@ -99,6 +101,7 @@ __all__ = [
     "Classification",
     "Detections",
     "Device",
+    "Environment",
     "Finding",
     "HardwareError",
     "InputError",

@@ -1,6 +1,7 @@
 """Draw a prediction on a copy of its image (``modelrt predict --save``).
 
-Boxes, labels with confidence, polygons and keypoints for ``Detections``; the top label for a
+Boxes, labels with confidence, polygons, translucent masks and keypoints (joined by the COCO skeleton
+when there are 17, as for COCO pose models) for ``Detections``; the top label for a
 ``Classification``. Line widths and text sizes follow the image size so results stay readable on
 both thumbnails and large photos. The image is RGB, so colours are RGB too.
 """
@@ -32,6 +33,14 @@ _TEXT_COLOUR = (255, 255, 255)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 # Keypoints scored below this are not drawn (they are guesses for occluded points).
 _VISIBLE_KEYPOINT = 0.5
+# How much of a mask's colour shows over the image.
+_MASK_OPACITY = 0.5
+# Limbs joining COCO's 17 person keypoints (0-based: nose, eyes, ears, shoulders, elbows, wrists, hips,
+# knees, ankles), the skeleton of every model trained with COCO's kpt_shape [17, 3].
+_COCO_SKELETON = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
+    (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)  # fmt: skip
 
 
 def annotate(image: np.ndarray, prediction: Prediction) -> np.ndarray:
@@ -58,6 +67,8 @@ def annotate(image: np.ndarray, prediction: Prediction) -> np.ndarray:
 
 def _draw_detections(canvas: np.ndarray, detections: Detections, line: int) -> None:
     names = detections.class_names
+    if detections.masks is not None:
+        _draw_masks(canvas, detections)
     for index in range(len(detections)):
         colour = _PALETTE[int(detections.class_id[index]) % len(_PALETTE)]
         x1, y1, x2, y2 = (round(v) for v in detections.xyxy[index].tolist())
@@ -67,10 +78,36 @@ def _draw_detections(canvas: np.ndarray, detections: Detections, line: int) -> N
         else:
             cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness=line, lineType=cv2.LINE_AA)
         if detections.keypoints is not None:
-            for x, y, score in detections.keypoints[index].tolist():
-                if score >= _VISIBLE_KEYPOINT:
-                    cv2.circle(canvas, (round(x), round(y)), line + 2, colour, -1, cv2.LINE_AA)
+            _draw_keypoints(canvas, detections.keypoints[index], colour, line)
         _draw_label(canvas, f"{names[index]} {detections.confidence[index]:.2f}", (x1, y1), colour, line)
+
+
+def _draw_masks(canvas: np.ndarray, detections: Detections) -> None:
+    """Each mask blended over the image in its class colour, later detections on top."""
+    masks = detections.masks
+    if masks is None or masks.shape[1:] != canvas.shape[:2]:
+        return
+    colours = np.array([_PALETTE[int(class_id) % len(_PALETTE)] for class_id in detections.class_id.tolist()])
+    covered = masks.any(axis=0)
+    if not covered.any():
+        return
+    # The last detection covering a pixel gives its colour (np.argmax finds the first, so search reversed).
+    topmost = len(masks) - 1 - np.argmax(masks[::-1, covered], axis=0)
+    blended = canvas[covered] * (1 - _MASK_OPACITY) + colours[topmost] * _MASK_OPACITY
+    canvas[covered] = np.round(blended).astype(np.uint8)
+
+
+def _draw_keypoints(canvas: np.ndarray, keypoints: np.ndarray, colour: tuple[int, ...], line: int) -> None:
+    """Visible keypoints as dots; with 17 of them, the COCO skeleton's limbs between visible ends."""
+    visible = keypoints[:, 2] >= _VISIBLE_KEYPOINT
+    points = [(round(x), round(y)) for x, y in keypoints[:, :2].tolist()]
+    if len(keypoints) == 17:
+        for start, end in _COCO_SKELETON:
+            if visible[start] and visible[end]:
+                cv2.line(canvas, points[start], points[end], colour, thickness=line, lineType=cv2.LINE_AA)
+    for point, shown in zip(points, visible.tolist(), strict=True):
+        if shown:
+            cv2.circle(canvas, point, line + 2, colour, -1, cv2.LINE_AA)
 
 
 def _draw_label(canvas: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, ...], line: int) -> None:

@@ -6,13 +6,12 @@ Each returns data; the CLI is a thin layer over them.
 from __future__ import annotations
 
 import os
-import threading
-import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from modelrt.context import current_environment, default_manager
 from modelrt.devices import Device
-from modelrt.model import _run_options, plan_for
+from modelrt.load_request import plan_for, run_options
 from modelrt.plan import AUTO, LoadPlan, build_backends, probe_plan
 
 if TYPE_CHECKING:
@@ -21,29 +20,6 @@ if TYPE_CHECKING:
     from modelrt.plugin_manager import PluginInfo, PluginManager
 
 __all__ = ["current_environment", "default_manager", "environment", "explain", "plugins"]
-
-_environment_lock = threading.Lock()
-#: Probed once per manager; weak keys so a dropped manager (tests build many) takes its entry with it.
-_environments: weakref.WeakKeyDictionary[PluginManager, Environment] = weakref.WeakKeyDictionary()
-
-
-def default_manager() -> PluginManager:
-    from modelrt.plugin_manager import get_plugin_manager
-
-    return get_plugin_manager()
-
-
-def current_environment(manager: PluginManager | None = None, *, refresh: bool = False) -> Environment:
-    """The probed environment of this host, probed once per manager (probing reads files only)."""
-    from modelrt.host import Host
-    from modelrt.host_environment import probe_environment
-
-    manager = manager or default_manager()
-    with _environment_lock:
-        if refresh or manager not in _environments:
-            host = Host.from_environment()
-            _environments[manager] = probe_environment(host, manager.environment_facts(host))
-        return _environments[manager]
 
 
 def environment(*, manager: PluginManager | None = None) -> EnvironmentReport:
@@ -87,7 +63,7 @@ def explain(
     what they mean for ``load``; for a Hub model only its manifest is fetched.
     """
     manager = manager or default_manager()
-    options = _run_options(threads, precision, 0, extras, allow_pickle, verify)
+    options = run_options(threads, precision, 0, extras, allow_pickle, verify)
     _package, plan, _arch = plan_for(
         model,
         device=device,

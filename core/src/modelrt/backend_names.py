@@ -15,6 +15,8 @@ import importlib.metadata
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
 from modelrt.devices import DEVICE_KINDS
 from modelrt.errors import NoUsableBackendError
 
@@ -94,7 +96,9 @@ def _why_missing(backend: str, plugins: Sequence[PluginInfo]) -> str:
             "and no installed plugin registers it"
         )
     distribution, extra = RELEASED_BACKENDS[backend]
-    record = next((info for info in plugins if _canonical(info.distribution) == distribution), None)
+    record = next(
+        (info for info in plugins if info.distribution and canonicalize_name(info.distribution) == distribution), None
+    )
     if record is not None and record.status in ("broken", "disabled"):
         return f"its plugin {record.name!r} ({distribution}) is installed but {record.status}: {record.error}"
     version = installed_version(distribution)
@@ -114,7 +118,3 @@ def _near_miss(typed: str, installed: Collection[str]) -> str | None:
     words.update({backend.lower(): backend for backend in installed})
     close = difflib.get_close_matches(typed, list(words), n=1, cutoff=0.75)
     return words[close[0]] if close else None
-
-
-def _canonical(distribution: str | None) -> str | None:
-    return distribution.lower().replace("_", "-").replace(".", "-") if distribution else None

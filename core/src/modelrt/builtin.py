@@ -23,6 +23,15 @@ def register_architectures() -> Iterable[ArchitectureSpec]:
         ArchitectureSpec("yolov8", ("object-detection",), "modelrt.architectures.yolo:YOLOv8", mps_capable=True),
         ArchitectureSpec("yolov5", ("object-detection",), "modelrt.architectures.yolo:YOLOv5", mps_capable=True),
         ArchitectureSpec(
+            "yolov8-seg",
+            ("instance-segmentation",),
+            "modelrt.architectures.yolo_seg:YOLOv8Segmentation",
+            mps_capable=True,
+        ),
+        ArchitectureSpec(
+            "yolov8-pose", ("keypoint-detection",), "modelrt.architectures.yolo_pose:YOLOv8Pose", mps_capable=True
+        ),
+        ArchitectureSpec(
             "image-classifier",
             ("classification",),
             "modelrt.architectures.classifier:ImageClassifier",

@@ -60,6 +60,15 @@ def quoted_name(name: str) -> str:
     return repr(name)
 
 
+def result_data(result: Any) -> dict[str, Any]:
+    """A result as ``--json`` writes it: ``to_dict()``, with each detection's mask as RLE when it has masks."""
+    if getattr(result, "masks", None) is not None:
+        data: dict[str, Any] = result.to_dict(masks=True)
+        return data
+    plain: dict[str, Any] = result.to_dict()
+    return plain
+
+
 def to_json(data: Any, indent: int | None = 2) -> str:
     """JSON text for ``--json`` output (ASCII only; values JSON does not know become strings).
 

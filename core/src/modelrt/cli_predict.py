@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from modelrt.cli_inputs import ImageInput, InputProblem, expand_inputs, looks_like_video, video_refusal
-from modelrt.cli_output import document_stream, escaped, quoted_name, to_json, whole_writes
+from modelrt.cli_output import document_stream, escaped, quoted_name, result_data, to_json, whole_writes
 from modelrt.cli_progress import Progress, progress
 from modelrt.cli_save import annotated_paths, refuse_existing, save_picture
 from modelrt.errors import InputError, ModelRTError
@@ -218,7 +218,7 @@ class _JsonReport:
             stream.flush()
 
     def result(self, name: str, result: Prediction, saved: Path | None, bar: Progress) -> None:
-        record: dict[str, Any] = {"image": name, **result.to_dict()}
+        record: dict[str, Any] = {"image": name, **result_data(result)}
         if saved is not None:
             record["saved"] = str(saved)
         with whole_writes():

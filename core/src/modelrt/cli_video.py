@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelrt.cli_inputs import PredictInputs
-from modelrt.cli_output import document_stream, escaped, to_json, whole_writes
+from modelrt.cli_output import document_stream, escaped, result_data, to_json, whole_writes
 from modelrt.cli_progress import Progress, progress
 from modelrt.errors import InputError
 
@@ -112,7 +112,7 @@ def _annotated(frame: Any, prediction: Prediction) -> Any:
 def _report(info: FrameInfo, prediction: Prediction, as_json: bool, bar: Progress) -> None:
     if as_json:
         record = {"source": info.source, "frame": info.index, "timestamp": round(info.timestamp, 6)}
-        record.update(prediction.to_dict())
+        record.update(result_data(prediction))
         stream = document_stream()
         with whole_writes():
             stream.write(to_json(record, indent=None) + "\n")

@@ -17,6 +17,7 @@ extras from a package index, or the directories of the source tree it came from.
 
 from __future__ import annotations
 
+from modelrt.hardware_matrix import matrix_status
 from modelrt.host_environment import Environment
 from modelrt.installation import Installation, detect_installation
 from modelrt.nvidia.cuda_versions import (
@@ -107,7 +108,7 @@ def _linux(env: Environment, installation: Installation) -> Finding:
     if env.architecture == "x86_64":
         return Finding(
             row="cpu-x86_64-linux",
-            status=Status.STABLE,
+            status=matrix_status("cpu-x86_64-linux"),
             severity=Severity.INFO,
             message=(f"CPU x86_64 on {_linux_words(env)}: stable. The ONNX backend runs models on this CPU."),
             install=(_ONNX,),
@@ -166,7 +167,7 @@ def _nvidia(env: Environment, installation: Installation) -> Finding:
     if verified:
         return Finding(
             row=row,
-            status=Status.STABLE,
+            status=matrix_status(row),
             severity=Severity.WARNING if hidden else Severity.INFO,
             message=f"{where}: stable. It needs CUDA 11.8 or 12.x and an NVIDIA driver.{hidden}{_mig_words(env)}",
             fix=_SHOW_GPUS if hidden else None,
@@ -174,7 +175,7 @@ def _nvidia(env: Environment, installation: Installation) -> Finding:
         )
     return Finding(
         row=row,
-        status=Status.REQUIRES_VERIFICATION,
+        status=matrix_status(row),
         severity=Severity.WARNING,
         message=(
             f"{where}: NVIDIA GPUs are verified on x86_64 Ubuntu {' and '.join(NVIDIA_VERIFIED_UBUNTU)} only, so "
@@ -271,7 +272,7 @@ def _macos(env: Environment) -> Finding:
     if env.architecture == "x86_64":
         return Finding(
             row="cpu-x86_64-macos",
-            status=Status.STABLE,
+            status=matrix_status("cpu-x86_64-macos"),
             severity=Severity.INFO,
             message=f"CPU x86_64 on {version}: stable. The ONNX backend runs models on this CPU.",
             install=(_ONNX,),
@@ -279,7 +280,7 @@ def _macos(env: Environment) -> Finding:
     if env.architecture == "arm64":
         return Finding(
             row="cpu-apple-silicon-macos",
-            status=Status.STABLE,
+            status=matrix_status("cpu-apple-silicon-macos"),
             severity=Severity.INFO,
             message=(
                 f"Apple Silicon on {version}: stable on the CPU. The MPS device is experimental and "
@@ -294,7 +295,7 @@ def _windows(env: Environment) -> Finding:
     version = f"Windows {env.os_version}" if env.os_version else "Windows"
     return Finding(
         row="windows",
-        status=Status.NOT_TESTED,
+        status=matrix_status("windows"),
         severity=Severity.WARNING,
         message=(
             f"{version} ({env.architecture or 'architecture unknown'}): not tested. The ONNX backend is "

@@ -1,33 +1,16 @@
-"""How many CPUs this process may really use (affinity and cgroup quota), for default thread counts."""
+"""How many CPUs this process may really use (affinity capped by a cgroup quota), for default thread counts.
+
+The quota file is read through ``Host`` like every other probed file, so there is one parser and a
+fake root's quota counts exactly as the live machine's does.
+"""
 
 from __future__ import annotations
 
-import math
-import os
-from pathlib import Path
+from modelrt.host import Host
 
 __all__ = ["usable_cpu_count"]
 
 
-def _cgroup_quota_cpus(cgroup_root: Path) -> int | None:
-    """CPUs allowed by a cgroup v2 ``cpu.max`` quota (containers), or None when unlimited/unknown."""
-    try:
-        quota, period = (cgroup_root / "cpu.max").read_text().split()[:2]
-    except (OSError, ValueError):
-        return None
-    if quota == "max":
-        return None
-    try:
-        return max(1, math.ceil(int(quota) / int(period)))
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
-def usable_cpu_count(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
-    """CPUs this process may run on: the affinity mask, capped by a cgroup quota; at least 1."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS and Windows have no affinity API
-        count = os.cpu_count() or 1
-    quota = _cgroup_quota_cpus(cgroup_root)
-    return max(1, min(count, quota) if quota else count)
+def usable_cpu_count(host: Host | None = None) -> int:
+    """CPUs ``host`` (default: the live machine) lets this process use, as ``Host.cpu_count``; at least 1."""
+    return (host or Host()).cpu_count or 1

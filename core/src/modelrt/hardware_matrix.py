@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import attrs
 
+from modelrt.errors import InputError
 from modelrt.specs import Status
 
-__all__ = ["HARDWARE_MATRIX", "OFF_MATRIX_ROWS", "MatrixRow", "find_row"]
+__all__ = ["HARDWARE_MATRIX", "OFF_MATRIX_ROWS", "MatrixRow", "find_row", "matrix_status"]
 
 
 @attrs.frozen
@@ -70,3 +71,16 @@ OFF_MATRIX_ROWS = ("cpu-aarch64-linux", "jetson", "unknown", "nvidia-outside-mat
 def find_row(row_id: str) -> MatrixRow | None:
     """The matrix row with this id, or ``None`` for an off-matrix or third-party row id."""
     return next((row for row in HARDWARE_MATRIX if row.id == row_id), None)
+
+
+def matrix_status(row_id: str) -> Status:
+    """The status the matrix gives row ``row_id``: a verdict on a matrix row takes it from here, so the
+    table above stays the only place a row's status is written."""
+    row = find_row(row_id)
+    if row is None:
+        known = ", ".join(row.id for row in HARDWARE_MATRIX)
+        raise InputError(
+            f"{row_id!r} is not a row of the hardware matrix (rows: {known}); a verdict outside the matrix "
+            "states its own status"
+        )
+    return row.status

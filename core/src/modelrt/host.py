@@ -30,15 +30,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from modelrt.cpus import usable_cpu_count
-
-__all__ = ["FAKE_HOST_FILE", "HOST_ROOT_VARIABLE", "Host"]
+__all__ = ["CGROUP_CPU_MAX", "FAKE_HOST_FILE", "HOST_ROOT_VARIABLE", "Host"]
 
 #: Environment variable naming a fake root to probe instead of the live machine.
 HOST_ROOT_VARIABLE = "MODELRT_HOST_ROOT"
 
 #: JSON file at the top of a fake root carrying the facts that macOS and Windows keep outside files.
 FAKE_HOST_FILE = ".modelrt-host.json"
+
+#: The cgroup v2 file holding the CPU quota of this process's cgroup (containers), root-relative.
+CGROUP_CPU_MAX = "sys/fs/cgroup/cpu.max"
 
 #: Probed files are small; a cap keeps a wrong path (a disk image, a FIFO-like device) from hanging us.
 _READ_LIMIT_BYTES = 4 * 1024 * 1024
@@ -196,10 +197,17 @@ class Host:
 
     @property
     def cpu_count(self) -> int | None:
-        """CPUs this process may use as the platform reports them (a fake root: its host file)."""
+        """CPUs this process may use as the platform reports them, capped by the cgroup quota (a fake
+        root: its host file)."""
         if self.is_live:
-            return usable_cpu_count()
+            quota, affinity = self.cgroup_cpu_quota, _affinity_cpu_count()
+            return min(affinity, quota) if quota else affinity
         return self._declared_positive_int("cpu_count")
+
+    @property
+    def cgroup_cpu_quota(self) -> int | None:
+        """CPUs the cgroup v2 quota (``sys/fs/cgroup/cpu.max``) allows, rounded up; None when unlimited or unknown."""
+        return _cgroup_quota_cpus(self.read_text(CGROUP_CPU_MAX))
 
     @property
     def memory_bytes(self) -> int | None:
@@ -244,3 +252,19 @@ def _machine_from_cpuinfo(cpuinfo: str) -> str | None:
         if key == "CPU architecture":
             return "aarch64" if value == "8" else None
     return None
+
+
+def _cgroup_quota_cpus(cpu_max: str | None) -> int | None:
+    """CPUs a ``cpu.max`` text (``"<quota> <period>"``) allows, rounded up; None when unlimited or unknown."""
+    fields = (cpu_max or "").split()
+    if len(fields) < 2 or not fields[0].isdigit() or not fields[1].isdigit() or int(fields[1]) == 0:
+        return None  # "max" (no quota), absent or malformed
+    return max(1, -(-int(fields[0]) // int(fields[1])))
+
+
+def _affinity_cpu_count() -> int:
+    """CPUs in this process's affinity mask (all CPUs where the platform has no affinity API); at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity API
+        return os.cpu_count() or 1

@@ -435,16 +435,8 @@ def _usable_cpus(host: Host, blocks: Iterable[Mapping[str, str]]) -> int | None:
     processors = sum(1 for block in blocks if block.get("processor", "").isdigit())
     if not processors:
         return host.cpu_count
-    quota = _cgroup_quota_cpus(host.read_text("sys/fs/cgroup/cpu.max") or "")
+    quota = host.cgroup_cpu_quota
     return min(processors, quota) if quota else processors
-
-
-def _cgroup_quota_cpus(cpu_max: str) -> int | None:
-    """CPUs a cgroup v2 ``cpu.max`` (``"<quota> <period>"``) allows, rounded up as ``modelrt.cpus`` does."""
-    fields = cpu_max.split()
-    if len(fields) < 2 or not fields[0].isdigit() or not fields[1].isdigit() or int(fields[1]) == 0:
-        return None  # "max" (no quota), absent or malformed
-    return max(1, -(-int(fields[0]) // int(fields[1])))
 
 
 def _probe_memory(host: Host, unknown: dict[str, str]) -> int | None:

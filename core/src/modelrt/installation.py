@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
+from packaging.utils import canonicalize_name
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -112,19 +113,19 @@ def _source_directories(requirement: str) -> list[str] | None:
         return None
     if parsed.marker is not None:
         return None
-    if _canonical(parsed.name) == META_DISTRIBUTION:
+    if canonicalize_name(parsed.name) == META_DISTRIBUTION:
         if not parsed.extras <= META_EXTRAS.keys():
             return None
         pulled = [Requirement(line) for extra in sorted(parsed.extras) for line in META_EXTRAS[extra]]
         return [_directory(distribution) for distribution in pulled or [Requirement(CORE_DISTRIBUTION)]]
-    if _canonical(parsed.name) in SOURCE_DIRECTORIES:
+    if canonicalize_name(parsed.name) in SOURCE_DIRECTORIES:
         return [_directory(parsed)]
     return None
 
 
 def _directory(distribution: Requirement) -> str:
     """``plugins/onnx_backend[cpu]``: where a distribution of modelrt lives, with the extras asked of it."""
-    directory = SOURCE_DIRECTORIES[_canonical(distribution.name)]
+    directory = SOURCE_DIRECTORIES[canonicalize_name(distribution.name)]
     return f"{directory}[{','.join(sorted(distribution.extras))}]" if distribution.extras else directory
 
 
@@ -144,7 +145,7 @@ def _requirement_installed(text: str, depth: int) -> bool:
         requirement = Requirement(text)
     except InvalidRequirement:
         return False
-    name = _canonical(requirement.name)
+    name = canonicalize_name(requirement.name)
     if name == META_DISTRIBUTION:
         pulled = [META_EXTRAS.get(extra) for extra in sorted(requirement.extras)]
         if any(entries is None for entries in pulled):
@@ -177,12 +178,6 @@ def _added_by_extra(distribution: importlib.metadata.Distribution, extra: str) -
             dependency.marker = None
             added.append(str(dependency))
     return added
-
-
-def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
-
-    return canonicalize_name(name)
 
 
 def _shell_word(text: str) -> str:

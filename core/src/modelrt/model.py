@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from modelrt.context import current_environment, default_manager
 from modelrt.devices import Device
 from modelrt.errors import (
     HardwareError,
@@ -21,57 +22,30 @@ from modelrt.errors import (
     StorageError,
 )
 from modelrt.inflight import CallGuard
-from modelrt.options import RunOptions
-from modelrt.plan import (
-    AUTO,
-    CandidateStatus,
-    LoadPlan,
-    build_backends,
-    check_availability,
-    make_plan,
-    raise_if_unplannable,
-)
-from modelrt.specs import load_factory
+from modelrt.load_request import CORE_EXTRAS, pickle_allowed, plan_for, run_options, verification_required
+from modelrt.plan import AUTO, BuiltBackends, Candidate, CandidateStatus, LoadPlan, build_backends, probe_role
 
 if TYPE_CHECKING:
     import numpy as np
 
     from modelrt.backend import Session
     from modelrt.host_environment import Environment
+    from modelrt.options import RunOptions
     from modelrt.packages import ModelPackage
     from modelrt.plugin_manager import PluginManager
     from modelrt.results import Prediction
+    from modelrt.specs import Availability
     from modelrt.timing import StageTimer
     from modelrt.video.stream import FrameStream
 
-__all__ = ["CORE_EXTRAS", "Model", "load", "pickle_allowed", "plan_for", "verification_required"]
+#: ``CORE_EXTRAS``, ``pickle_allowed`` and ``verification_required`` live in ``load_request``; they stay
+#: importable from here, where backends have always read them.
+__all__ = ["CORE_EXTRAS", "Model", "load", "pickle_allowed", "verification_required"]
 
 logger = logging.getLogger("modelrt.model")
 
 #: Errors that say the files themselves cannot be trusted: never retried on another backend.
 _FATAL_LOAD_ERRORS = (IntegrityError, SecurityError)
-
-#: The ``RunOptions.extras`` namespace modelrt itself writes for backends to read; callers may not set it.
-CORE_EXTRAS = "modelrt"
-
-
-def pickle_allowed(options: RunOptions) -> bool:
-    """Whether the caller passed ``allow_pickle=True`` to this very load.
-
-    The planner refuses pickle artifacts without that consent; a backend that unpickles checks it again
-    before touching the file, so neither a planner bug nor a direct ``Backend.load`` call unpickles
-    without it. ``modelrt.load`` writes the flag into ``options.extras["modelrt"]`` from its argument
-    only: no environment variable (torch's ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` included) sets it.
-    """
-    return options.for_backend(CORE_EXTRAS).get("allow_pickle") is True
-
-
-def verification_required(options: RunOptions) -> bool:
-    """Whether artifacts must carry a sha256 and match it: always, unless this load passed ``verify=False``.
-
-    Like pickle consent, only the ``load``/``explain`` argument sets it; no environment variable does.
-    """
-    return options.for_backend(CORE_EXTRAS).get("verify") is not False
 
 
 class Model:
@@ -258,62 +232,6 @@ class Model:
         return f"<Model {self.name!r} ({self.package.manifest.architecture}) {state}>"
 
 
-def _run_options(
-    threads: int | None,
-    precision: str,
-    warmup: int,
-    extras: Mapping[str, Mapping[str, Any]] | None,
-    allow_pickle: bool = False,
-    verify: bool = True,
-) -> RunOptions:
-    if extras and CORE_EXTRAS in extras:
-        raise InputError(
-            f"extras[{CORE_EXTRAS!r}] is written by modelrt itself, not by callers; "
-            "to load pickle weights you trust, pass allow_pickle=True to modelrt.load"
-        )
-    merged = dict(extras or {})
-    core: dict[str, bool] = {}
-    if allow_pickle:
-        core["allow_pickle"] = True
-    if not verify:
-        core["verify"] = False
-    if core:
-        merged[CORE_EXTRAS] = core
-    return RunOptions(threads=threads, precision=precision, warmup=warmup, extras=merged)
-
-
-def plan_for(
-    reference: str | os.PathLike[str],
-    *,
-    device: str | Device = AUTO,
-    backend: str = AUTO,
-    options: RunOptions,
-    offline: bool | None,
-    allow_pickle: bool,
-    manager: PluginManager,
-    revision: str | None = None,
-    subfolder: str | None = None,
-) -> tuple[ModelPackage, LoadPlan, Any]:
-    """Open the package and rank its candidates. Returns (package, plan, architecture class)."""
-    from modelrt.sources import open_package, resolve_offline
-
-    if device != AUTO:
-        device = Device.parse(device)  # a bad device string fails before any file is opened
-    package = open_package(reference, manager, offline=resolve_offline(offline), revision=revision, subfolder=subfolder)
-    plan = make_plan(package, manager, backend=backend, device=device, options=options, allow_pickle=allow_pickle)
-    roles = package.manifest.roles
-    raise_if_unplannable(plan, roles)
-    arch_spec = manager.architectures()[package.manifest.architecture]
-    arch_class = load_factory(arch_spec.factory)
-    missing = [role for role in getattr(arch_class, "roles", ("main",)) if role not in roles]
-    if missing:
-        raise PackageError(
-            f"model {package.manifest.name!r}: architecture {arch_spec.name!r} needs artifacts for roles "
-            f"{missing}, but the manifest only has {list(roles)}"
-        )
-    return package, plan, arch_class
-
-
 def load(
     model: str | os.PathLike[str],
     *,
@@ -349,10 +267,8 @@ def load(
     ``HF_HUB_OFFLINE=1`` or ``MODELRT_OFFLINE=1``) a Hub model must already be cached: otherwise a
     ``NotCachedError`` gives the ``modelrt pull`` command that fetches it.
     """
-    from modelrt.api import current_environment, default_manager
-
     manager = manager or default_manager()
-    options = _run_options(threads, precision, warmup, extras, allow_pickle, verify)
+    options = run_options(threads, precision, warmup, extras, allow_pickle, verify)
     package, plan, arch_class = plan_for(
         model,
         device=device,
@@ -390,7 +306,7 @@ def _load_role(
     role: str,
     package: ModelPackage,
     env: Environment,
-    backends: Mapping[str, Any],
+    backends: BuiltBackends,
     options: RunOptions,
 ) -> tuple[LoadPlan, Session]:
     """Try the role's candidates in rank order; the first that loads is chosen, failures are recorded.
@@ -400,34 +316,32 @@ def _load_role(
     """
     entries = {entry.path: entry for entry in package.entries(role)}
     errors: list[ModelRTError] = []
-    for index, candidate in enumerate(plan.candidates):
-        if candidate.role != role or candidate.status != CandidateStatus.NOT_PROBED:
-            continue
-        availability = check_availability(backends[candidate.backend], env, candidate.device)
-        if not availability.usable:
-            plan = plan.replace(
-                index, candidate.with_status(CandidateStatus.UNAVAILABLE, availability.reason, availability.fix)
-            )
-            continue
+    loaded: list[Session] = []
+
+    def attempt(candidate: Candidate, availability: Availability) -> Candidate:
         try:
             artifact = package.open_artifact(entries[candidate.artifact], verify=verification_required(options))
-            session = backends[candidate.backend].load(artifact, Device.parse(candidate.device), options)
+            session = backends.instances[candidate.backend].load(artifact, Device.parse(candidate.device), options)
         except _FATAL_LOAD_ERRORS:
             raise
         except ModelRTError as error:
             errors.append(error)
-            plan = plan.replace(index, candidate.with_status(CandidateStatus.FAILED, str(error)))
-            logger.warning("%s on %s failed to load %s: %s", candidate.backend, candidate.device, role, error)
-            continue
+            return _failed(candidate, role, str(error))
         except Exception as error:  # a backend bug is recorded and the next candidate is tried
-            reason = f"unexpected {type(error).__name__}: {error}"
-            plan = plan.replace(index, candidate.with_status(CandidateStatus.FAILED, reason))
-            logger.warning("%s on %s failed to load %s: %s", candidate.backend, candidate.device, role, reason)
-            continue
+            return _failed(candidate, role, f"unexpected {type(error).__name__}: {error}")
+        loaded.append(session)
         reason = f"{availability.reason}; runs on {session.provider}" if availability.reason else session.provider
-        plan = plan.replace(index, candidate.with_status(CandidateStatus.CHOSEN, reason))
-        return plan.with_notes(_session_notes(role, session)), session
-    raise _load_failure(plan, role, errors)
+        return candidate.with_status(CandidateStatus.CHOSEN, reason)
+
+    plan = probe_role(plan, role, env, backends, attempt)
+    if not loaded:
+        raise _load_failure(plan, role, errors)
+    return plan.with_notes(_session_notes(role, loaded[0])), loaded[0]
+
+
+def _failed(candidate: Candidate, role: str, reason: str) -> Candidate:
+    logger.warning("%s on %s failed to load %s: %s", candidate.backend, candidate.device, role, reason)
+    return candidate.with_status(CandidateStatus.FAILED, reason)
 
 
 def _session_notes(role: str, session: Session) -> tuple[str, ...]:

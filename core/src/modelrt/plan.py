@@ -13,7 +13,7 @@ shows: candidates on device kinds the host cannot have are left out, one line pe
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,7 +24,7 @@ from modelrt.devices import Device
 from modelrt.errors import NoUsableBackendError, PackageError, SecurityError
 from modelrt.host_devices import absent_device_reason
 from modelrt.options import RunOptions
-from modelrt.specs import ArchitectureSpec, Availability, BackendSpec, load_factory
+from modelrt.specs import ArchitectureSpec, Availability, BackendSpec, StatusValue, load_factory
 
 if TYPE_CHECKING:
     from modelrt.host_environment import Environment
@@ -32,7 +32,18 @@ if TYPE_CHECKING:
     from modelrt.packages import ModelPackage
     from modelrt.plugin_manager import PluginManager
 
-__all__ = ["AUTO", "Candidate", "CandidateStatus", "HiddenDevice", "LoadPlan", "make_plan", "probe_plan"]
+__all__ = [
+    "AUTO",
+    "BuiltBackends",
+    "Candidate",
+    "CandidateStatus",
+    "HiddenDevice",
+    "LoadPlan",
+    "build_backends",
+    "make_plan",
+    "probe_plan",
+    "probe_role",
+]
 
 AUTO = "auto"
 
@@ -41,8 +52,8 @@ AUTO_DEVICE_ORDER: tuple[str, ...] = ("cuda", "mps", "coreml", "cpu")
 ACCELERATOR_ONLY_FOR_MPS_CAPABLE = ("mps", "coreml")
 
 
-class CandidateStatus:
-    """What happened to a candidate; plain strings so plans serialise simply."""
+class CandidateStatus(StatusValue):
+    """What happened to a candidate."""
 
     CHOSEN = "chosen"
     UNAVAILABLE = "unavailable"
@@ -61,11 +72,11 @@ class Candidate:
     backend: str
     device: str
     priority: int
-    status: str = CandidateStatus.NOT_PROBED
+    status: CandidateStatus = attrs.field(default=CandidateStatus.NOT_PROBED, converter=CandidateStatus)
     reason: str = ""
     fix: str | None = None
 
-    def with_status(self, status: str, reason: str, fix: str | None = None) -> Candidate:
+    def with_status(self, status: CandidateStatus, reason: str, fix: str | None = None) -> Candidate:
         return attrs.evolve(self, status=status, reason=reason, fix=fix)
 
 
@@ -335,21 +346,45 @@ def _withheld_note(kinds: tuple[str, ...], architecture: str) -> str:
     )
 
 
-def probe_plan(plan: LoadPlan, env: Environment, backend_instances: Mapping[str, Any]) -> LoadPlan:
+def probe_plan(plan: LoadPlan, env: Environment, backends: BuiltBackends) -> LoadPlan:
     """Mark, per role, the first usable candidate as chosen; candidates below it stay not-probed."""
     for role in plan.roles():
-        for index, candidate in enumerate(plan.candidates):
-            if candidate.role != role or candidate.status != CandidateStatus.NOT_PROBED:
-                continue
-            availability = check_availability(backend_instances[candidate.backend], env, candidate.device)
-            if availability.usable:
-                plan = plan.replace(index, candidate.with_status(CandidateStatus.CHOSEN, availability.reason))
-                break
+        plan = probe_role(plan, role, env, backends, _choose_without_loading)
+    gpu_notes = _gpu_notes(plan, env)
+    return plan.with_notes((*plan.notes, *gpu_notes)) if gpu_notes else plan
+
+
+def _choose_without_loading(candidate: Candidate, availability: Availability) -> Candidate:
+    return candidate.with_status(CandidateStatus.CHOSEN, availability.reason)
+
+
+def probe_role(
+    plan: LoadPlan,
+    role: str,
+    env: Environment,
+    backends: BuiltBackends,
+    attempt: Callable[[Candidate, Availability], Candidate],
+) -> LoadPlan:
+    """Walk the role's not-probed candidates in rank order until one is chosen; the one loop behind
+    ``explain``, ``pull`` and ``load``, so what they report cannot drift apart.
+
+    A candidate whose backend is not usable here is marked unavailable with its reason and fix; a usable
+    one is handed to ``attempt``, which returns it chosen (the walk stops) or failed (the walk goes on).
+    """
+    for index, candidate in enumerate(plan.candidates):
+        if candidate.role != role or candidate.status != CandidateStatus.NOT_PROBED:
+            continue
+        availability = backends.availability(candidate.backend, env, candidate.device)
+        if not availability.usable:
             plan = plan.replace(
                 index, candidate.with_status(CandidateStatus.UNAVAILABLE, availability.reason, availability.fix)
             )
-    gpu_notes = _gpu_notes(plan, env)
-    return plan.with_notes((*plan.notes, *gpu_notes)) if gpu_notes else plan
+            continue
+        outcome = attempt(candidate, availability)
+        plan = plan.replace(index, outcome)
+        if outcome.status == CandidateStatus.CHOSEN:
+            break
+    return plan
 
 
 def _gpu_notes(plan: LoadPlan, env: Environment) -> tuple[str, ...]:
@@ -372,34 +407,42 @@ def _gpu_notes(plan: LoadPlan, env: Environment) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def check_availability(backend: Any, env: Environment, device: str) -> Availability:
-    """Ask a backend; a backend that raises is reported as unusable rather than crashing the plan."""
-    if isinstance(backend, Availability):  # the backend could not even be built
-        return backend
-    try:
-        result = backend.availability(env, Device.parse(device))
-    except Exception as error:  # a third-party backend's bug must not take the whole plan down
-        return Availability(False, f"availability check failed: {type(error).__name__}: {error}")
-    if not isinstance(result, Availability):
-        return Availability(False, f"availability check returned {type(result).__name__}, not Availability")
-    return result
+@attrs.frozen
+class BuiltBackends:
+    """The backends a plan mentions, built once per load: instances by name, and why any could not be built."""
+
+    instances: Mapping[str, Any]
+    unbuildable: Mapping[str, Availability]
+
+    def availability(self, name: str, env: Environment, device: str) -> Availability:
+        """Ask backend ``name``; one that could not be built or whose check raises is reported unusable."""
+        if name in self.unbuildable:
+            return self.unbuildable[name]
+        try:
+            result = self.instances[name].availability(env, Device.parse(device))
+        except Exception as error:  # a third-party backend's bug must not take the whole plan down
+            return Availability(False, f"availability check failed: {type(error).__name__}: {error}")
+        if not isinstance(result, Availability):
+            return Availability(False, f"availability check returned {type(result).__name__}, not Availability")
+        return result
 
 
-def build_backends(plan: LoadPlan, manager: PluginManager) -> dict[str, Any]:
-    """Instantiate each backend the plan mentions; a factory that fails becomes an unusable Availability."""
+def build_backends(plan: LoadPlan, manager: PluginManager) -> BuiltBackends:
+    """Instantiate each backend the plan mentions; a factory that fails is recorded with its reason and fix."""
     specs = manager.backends()
     instances: dict[str, Any] = {}
+    unbuildable: dict[str, Availability] = {}
     for name in dict.fromkeys(c.backend for c in plan.candidates):
         spec = specs[name]
         try:
             instances[name] = load_factory(spec.factory)()
         except Exception as error:
-            instances[name] = Availability(
+            unbuildable[name] = Availability(
                 False,
                 f"backend {name!r} could not be built from {spec.factory}: {type(error).__name__}: {error}",
                 f"reinstall the plugin that provides it ({manager.owner('backend', name)})",
             )
-    return instances
+    return BuiltBackends(instances, unbuildable)
 
 
 def raise_if_unplannable(plan: LoadPlan, roles: tuple[str, ...]) -> None:

@@ -44,11 +44,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import pluggy
+from packaging.utils import canonicalize_name
 
 from modelrt import hookspecs
 from modelrt._version import __version__ as CORE_VERSION
+from modelrt.env_flags import env_flag
 from modelrt.errors import InputError, PluginError
-from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec
+from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec, StatusValue
 
 if TYPE_CHECKING:
     from modelrt.host import Host
@@ -56,9 +58,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "PLUGIN_STATUSES",
     "PluginInfo",
     "PluginManager",
+    "PluginStatus",
     "discover_entry_points",
     "get_plugin_manager",
     "reset_plugin_manager",
@@ -73,7 +75,15 @@ STRICT_ENV = "MODELRT_STRICT_PLUGINS"
 ONLY_ENV = "MODELRT_PLUGINS"
 DISABLE_ENV = "MODELRT_DISABLE_PLUGINS"
 
-PLUGIN_STATUSES = ("ok", "broken", "unversioned", "disabled")
+
+class PluginStatus(StatusValue):
+    """Where a plugin stands: working (declaring a core range or not), broken, or disabled by the user."""
+
+    OK = "ok"
+    BROKEN = "broken"
+    UNVERSIONED = "unversioned"
+    DISABLED = "disabled"
+
 
 #: What ``owner()`` accepts as ``kind``: the registration hook and the record type it must return.
 _REGISTRATIONS: dict[str, tuple[str, type]] = {
@@ -97,7 +107,7 @@ class PluginInfo:
     name: str
     distribution: str | None
     version: str | None
-    status: str = attrs.field(validator=attrs.validators.in_(PLUGIN_STATUSES))
+    status: PluginStatus = attrs.field(converter=PluginStatus)
     error: str | None = None
     registers: dict[str, tuple[str, ...]] = attrs.field(factory=dict, hash=False)
 
@@ -109,7 +119,7 @@ class _PluginRecord:
     name: str
     distribution: str | None
     version: str | None
-    status: str = "ok"
+    status: PluginStatus = PluginStatus.OK
     error: str | None = None
     cause: BaseException | None = None
     plugin: object = None
@@ -154,7 +164,7 @@ class PluginManager:
         entry_points: bool = True,
         plugins: Mapping[str, object] | None = None,
     ) -> None:
-        self.strict = _env_flag(STRICT_ENV) if strict is None else strict
+        self.strict = env_flag(STRICT_ENV) if strict is None else strict
         self._use_entry_points = entry_points
         self._explicit = dict(plugins or {})
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
@@ -237,7 +247,7 @@ class PluginManager:
     def _checked(self) -> None:
         """Load if needed; in strict mode, refuse to answer while any plugin is broken."""
         self._ensure_loaded()
-        broken = [record for record in self._records if record.status == "broken"]
+        broken = [record for record in self._records if record.status == PluginStatus.BROKEN]
         if self.strict and broken:
             causes = "; ".join(f"plugin {record.label()}: {record.error}" for record in broken)
             raise PluginError(
@@ -278,12 +288,13 @@ class PluginManager:
         for entry_point in sorted(discover_entry_points(), key=lambda entry_point: entry_point.name):
             dist = getattr(entry_point, "dist", None)
             dist_name = dist.metadata["Name"] if dist is not None else None
-            if (_canonical(dist_name), entry_point.name) in seen:
+            distribution = canonicalize_name(dist_name) if dist_name else None
+            if (distribution, entry_point.name) in seen:
                 # The same distribution visible twice on sys.path (pluggy crashes here): Python imports
                 # the first one, so that is the one we keep.
                 logger.debug("plugin %r of %s seen twice on sys.path; keeping the first", entry_point.name, dist_name)
                 continue
-            seen.add((_canonical(dist_name), entry_point.name))
+            seen.add((distribution, entry_point.name))
             record = _PluginRecord(entry_point.name, dist_name, dist.version if dist is not None else None)
             self._records.append(record)
             with contextlib.suppress(_PluginBroke):
@@ -308,7 +319,7 @@ class PluginManager:
                 f"its name {record.name!r} is taken by plugin {holder.label()}; uninstall one of them",
             )
         if (only is not None and record.name not in only) or record.name in disabled:
-            record.status = "disabled"
+            record.status = PluginStatus.DISABLED
             variable = DISABLE_ENV if record.name in disabled else ONLY_ENV
             record.error = f"disabled by {variable}={os.environ.get(variable, '')}"
             logger.info("plugin %s not loaded: %s", record.label(), record.error)
@@ -334,7 +345,7 @@ class PluginManager:
                 requirement = Requirement(line)
             except InvalidRequirement as exc:
                 raise self._break(record, f"its metadata has an unreadable requirement {line!r}: {exc}", exc) from None
-            if _canonical(requirement.name) != CORE_DISTRIBUTION:
+            if canonicalize_name(requirement.name) != CORE_DISTRIBUTION:
                 continue
             if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
                 continue
@@ -373,7 +384,7 @@ class PluginManager:
         except _PluginBroke:
             return
         record.claims = claims
-        record.status = "ok" if declares_core_range else "unversioned"
+        record.status = PluginStatus.OK if declares_core_range else PluginStatus.UNVERSIONED
 
     def _unknown_hooks(self, record: _PluginRecord) -> str:
         """Why ``check_pending`` refused ``record``: which hook names modelrt does not define."""
@@ -448,7 +459,7 @@ class PluginManager:
     # ---------------------------------------------------------------------------------------- hooks
 
     def _working(self) -> list[_PluginRecord]:
-        return [record for record in self._records if record.status in ("ok", "unversioned")]
+        return [record for record in self._records if record.status in (PluginStatus.OK, PluginStatus.UNVERSIONED)]
 
     def _ask(self, record: _PluginRecord, hook_name: str, accept: Callable[[Any], _T], **kwargs: object) -> _T:
         """Call ``record``'s own implementation of a hook; a failure breaks it and raises ``_PluginBroke``."""
@@ -471,7 +482,7 @@ class PluginManager:
         self, record: _PluginRecord, reason: str, cause: BaseException | None = None, *, with_fix: bool = True
     ) -> _PluginBroke:
         """Mark ``record`` broken, unregister it and drop its claims; returns the exception to raise."""
-        record.status = "broken"
+        record.status = PluginStatus.BROKEN
         record.error = f"{reason}{_fix_for(record)}" if with_fix else reason
         record.cause = cause
         record.registers = {}
@@ -524,14 +535,6 @@ def _fix_for(record: _PluginRecord) -> str:
     if record.distribution is None:
         return ""
     return f'; upgrade it (pip install -U "{record.distribution}") or skip it with {DISABLE_ENV}={record.name}'
-
-
-def _canonical(name: str | None) -> str | None:
-    return name.lower().replace("_", "-").replace(".", "-") if name else None
-
-
-def _env_flag(variable: str) -> bool:
-    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _names_from_env(variable: str) -> set[str]:

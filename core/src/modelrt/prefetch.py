@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from modelrt.context import current_environment, default_manager
 from modelrt.errors import NoUsableBackendError
+from modelrt.load_request import plan_for, run_options
 from modelrt.manifest import ArtifactEntry
 from modelrt.plan import AUTO, build_backends, probe_plan
 
@@ -69,11 +71,8 @@ def pull(
 
     :raises NoUsableBackendError: no backend here can run some role (``all_formats`` fetches anyway).
     """
-    from modelrt.api import current_environment, default_manager
-    from modelrt.model import _run_options, plan_for
-
     manager = manager or default_manager()
-    options = _run_options(None, precision, 0, None, allow_pickle, True)
+    options = run_options(None, precision, 0, None, allow_pickle, True)
     package, plan, _arch = plan_for(
         model,
         device=device,

@@ -22,7 +22,7 @@ from modelrt.errors import InputError
 if TYPE_CHECKING:
     import supervision
 
-__all__ = ["PER_DETECTION", "Classification", "Detections", "Prediction"]
+__all__ = ["PER_DETECTION", "Classification", "Detections", "Prediction", "mask_rle"]
 
 #: Metadata key marking an attrs field of ``Detections`` (or a subclass) that holds one entry per detection.
 PER_DETECTION = "modelrt.per_detection"
@@ -123,6 +123,21 @@ def _select(value: Any, positions: np.ndarray) -> Any:
     return [value[position] for position in positions.tolist()]
 
 
+def mask_rle(mask: np.ndarray) -> dict[str, Any]:
+    """COCO's uncompressed RLE of a bool ``[H, W]`` mask: ``{"size": [H, W], "counts": [...]}``.
+
+    ``counts`` are run lengths over the pixels in column-major order, starting with a run of zeros (0
+    when the first pixel is set), the form ``pycocotools`` and COCO's JSON read.
+    """
+    pixels = np.asarray(mask, dtype=bool).ravel(order="F")
+    changes = np.flatnonzero(pixels[1:] != pixels[:-1]) + 1
+    bounds = np.concatenate([[0], changes, [pixels.size]])
+    counts = np.diff(bounds).tolist()
+    if pixels.size and pixels[0]:
+        counts.insert(0, 0)
+    return {"size": [int(side) for side in mask.shape], "counts": counts}
+
+
 def _rounded(values: Iterable[float], digits: int = 2) -> list[float]:
     return [round(float(value), digits) for value in values]
 
@@ -219,10 +234,11 @@ class Detections(Prediction):
             data={"class_name": self.class_names},
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, masks: bool = False) -> dict[str, Any]:
         """Plain JSON-ready data (for ``--json`` output): coordinates to 0.01 pixel, scores to 1e-5.
 
-        Masks are left out (an image-sized array each); read them from ``masks``.
+        Masks are left out unless ``masks`` is true (each is image-sized): then each detection gets
+        ``"mask"`` in COCO's uncompressed RLE (see ``mask_rle``).
         """
         items = []
         for index, name in enumerate(self.class_names.tolist()):
@@ -238,6 +254,8 @@ class Detections(Prediction):
                 ]
             if self.polygons is not None:
                 item["polygon"] = [_rounded(point) for point in self.polygons[index].tolist()]
+            if masks and self.masks is not None:
+                item["mask"] = mask_rle(self.masks[index])
             items.append(item)
         return {"type": "detections", "detections": items}
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelrt.env_flags import env_flag
 from modelrt.errors import InputError, ModelRTError, PackageError
 from modelrt.packages import ModelPackage
 from modelrt.specs import load_factory
@@ -16,14 +17,12 @@ if TYPE_CHECKING:
 
 __all__ = ["open_package", "resolve_offline"]
 
-_TRUTHY = {"1", "true", "yes", "on"}
-
 
 def resolve_offline(offline: bool | None) -> bool:
     """``offline=None`` follows ``HF_HUB_OFFLINE``/``MODELRT_OFFLINE``; an explicit value wins."""
     if offline is not None:
         return offline
-    return any(os.environ.get(name, "").strip().lower() in _TRUTHY for name in ("HF_HUB_OFFLINE", "MODELRT_OFFLINE"))
+    return any(env_flag(name) for name in ("HF_HUB_OFFLINE", "MODELRT_OFFLINE"))
 
 
 def open_package(

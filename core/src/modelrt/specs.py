@@ -20,6 +20,7 @@ __all__ = [
     "Severity",
     "SourceSpec",
     "Status",
+    "StatusValue",
     "load_factory",
 ]
 
@@ -92,7 +93,18 @@ def _claims(claim: str, lowered_reference: str, is_dir: bool, dir_entries: froze
     return False
 
 
-class Status(str, enum.Enum):
+class StatusValue(str, enum.Enum):
+    """The one way modelrt types a status: an enum whose members compare, print and serialise as their
+    plain string (``"stable"``, ``"chosen"``, ``"broken"``), whatever the Python version."""
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
+
+
+class Status(StatusValue):
     """Where a host stands in the hardware compatibility matrix."""
 
     STABLE = "stable"

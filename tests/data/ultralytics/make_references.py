@@ -2,9 +2,10 @@
 
 Ultralytics is the reference for how its exports must be run, so the parity tests compare modelrt with
 what Ultralytics' predictor returns for the same ONNX files and images. The networks are tiny (random
-weights, 8-16 channels, a 4-bin DFL head), built from Ultralytics' model YAMLs, so each file holds a
-few hundred KB. Their layers are rescaled so that boxes and scores depend on the image, and the class
-biases set so that about 0.5% of the anchors pass the default confidence of 0.25.
+weights, 8-16 channels, a 4-bin DFL head), built from Ultralytics' model YAMLs (detect, segment, pose
+and classify), so each file holds a few hundred KB. Their layers are rescaled so that boxes and scores
+depend on the image, and the class biases set so that about 0.5% of the anchors pass the default
+confidence of 0.25.
 
 Random weights score some images far lower than others, so each detector reference records the
 confidence threshold it was made with (the tests pass the same one): 0.25 where it keeps 10-60
@@ -13,12 +14,15 @@ anchors, else a threshold in the widest gap between anchor scores that keeps 10-
 Run it in a throwaway environment, never the project's (it needs Ultralytics and torch):
 
     python3 -m venv /tmp/ul && /tmp/ul/bin/pip install ultralytics==8.4.190 onnx onnxslim onnxruntime
-    /tmp/ul/bin/python tests/data/ultralytics/make_references.py
+    /tmp/ul/bin/python tests/data/ultralytics/make_references.py [NAME ...]   # all, or only these exports
 
 It writes ``images/*.png`` (square, wide, tall and grey scenes drawn from a fixed seed), one
 ``<model>.onnx`` per export and ``<model>.json`` with, per image, the input shape Ultralytics fed the
 network, the SHA-256 of that input tensor, and its results: boxes (xyxy, original pixels),
-confidences and classes, or a classifier's probabilities. It refuses to write references that sit on
+confidences and classes, or a classifier's probabilities. Segmentation references add each mask as
+COCO RLE (counts space-separated): the predictor's default masks (``retina_masks=False``, network-input
+size) scaled to the original image by ``ops.scale_masks`` and kept where > 0.5; pose references add
+the keypoints (x, y in original pixels, visibility). It refuses to write references that sit on
 a knife edge (a score within 0.1% of the confidence threshold, an overlap within 1e-4 of the NMS
 IoU, classifier probabilities within 1e-4 of each other), so that the tests check behaviour, not
 rounding.
@@ -30,6 +34,7 @@ import hashlib
 import json
 import math
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -99,7 +104,7 @@ def tiny_model(family: str, task: str, classes: tuple[str, ...], seed: int, work
     folder = "11" if family.startswith("yolo11") else "v8"
     config = YAML.load(MODEL_YAMLS / folder / f"{family}.yaml")
     config.update(scales={"n": [0.33, 0.25, 32]}, scale="n", nc=len(classes))
-    if task == "detect":
+    if task in ("detect", "segment", "pose"):
         config["reg_max"] = 4  # a 4-bin DFL keeps the box branch at 16 channels instead of 64
     path = workdir / f"tiny-{family}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -185,11 +190,11 @@ def tensor_record(predictor: Any, path: Path) -> dict[str, Any]:
     return {"input_shape": list(tensor.shape), "input_sha256": hashlib.sha256(tensor.tobytes()).hexdigest()}
 
 
-def stable_threshold(session: onnxruntime.InferenceSession, tensor: np.ndarray) -> float:
+def stable_threshold(session: onnxruntime.InferenceSession, tensor: np.ndarray, classes: int) -> float:
     """``CONFIDENCE`` where it keeps 10-60 anchors with no score near it, else the middle of the widest
     gap between two anchor scores that keeps 10-60 (random weights score some images far lower)."""
-    (output,) = session.run(None, {session.get_inputs()[0].name: tensor})
-    scores = np.sort(output[0, 4:].max(axis=0))[::-1].astype(np.float64)
+    output = session.run(None, {session.get_inputs()[0].name: tensor})[0]
+    scores = np.sort(output[0, 4 : 4 + classes].max(axis=0))[::-1].astype(np.float64)
     kept = int((scores > CONFIDENCE).sum())
     if 10 <= kept <= 60 and (np.abs(scores / CONFIDENCE - 1) > SCORE_MARGIN).all():
         return CONFIDENCE
@@ -200,13 +205,35 @@ def stable_threshold(session: onnxruntime.InferenceSession, tensor: np.ndarray) 
     return float(np.sqrt(scores[widest] * scores[widest + 1]))
 
 
-def detections(onnx_path: Path, images: list[Path]) -> dict[str, Any]:
-    model = YOLO(str(onnx_path), task="detect")
+def mask_rle(mask: np.ndarray) -> dict[str, Any]:
+    """COCO's uncompressed RLE: run lengths over the column-major pixels, starting with a run of zeros."""
+    pixels = np.concatenate([[0], mask.astype(np.uint8).ravel(order="F"), [0]])
+    changes = np.flatnonzero(pixels[1:] != pixels[:-1])
+    counts = np.diff(np.concatenate([[0], changes, [mask.size]])).tolist()
+    return {"size": list(mask.shape), "counts": " ".join(str(count) for count in counts)}
+
+
+def instance_details(result: Any, task: str) -> dict[str, Any]:
+    """Masks in original-image pixels (``scale_masks`` of the predictor's masks, kept where > 0.5) or keypoints."""
+    if task == "segment":
+        if result.masks is None:
+            return {"masks": []}
+        scaled = ultralytics.utils.ops.scale_masks(result.masks.data[None].float(), result.orig_shape)[0] > 0.5
+        return {"masks": [mask_rle(mask) for mask in scaled.numpy()]}
+    if task == "pose":
+        return {"keypoints": result.keypoints.data.numpy().astype(float).tolist()}
+    return {}
+
+
+def detections(
+    onnx_path: Path, images: list[Path], task: str = "detect", classes: int = len(DETECTOR_CLASSES)
+) -> dict[str, Any]:
+    model = YOLO(str(onnx_path), task=task)
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     records: dict[str, Any] = {}
     for path in images:
         model.predict(str(path), verbose=False)  # sets up the predictor that preprocesses
-        threshold = stable_threshold(session, input_tensor(model.predictor, path).numpy())
+        threshold = stable_threshold(session, input_tensor(model.predictor, path).numpy(), classes)
         (result,) = model.predict(str(path), conf=threshold, iou=IOU, verbose=False)
         nearby_settings = (
             (threshold * (1 - SCORE_MARGIN), IOU),
@@ -223,6 +250,7 @@ def detections(onnx_path: Path, images: list[Path]) -> dict[str, Any]:
             "xyxy": result.boxes.xyxy.numpy().astype(float).tolist(),
             "confidence": result.boxes.conf.numpy().astype(float).tolist(),
             "class_id": result.boxes.cls.numpy().astype(int).tolist(),
+            **instance_details(result, task),
         }
     return records
 
@@ -250,7 +278,8 @@ def write_reference(onnx_path: Path, export_options: dict[str, Any], predictions
     onnx_path.with_suffix(".json").write_text(json.dumps(reference, indent=1) + "\n")
 
 
-def main() -> None:
+def main(only: set[str]) -> None:
+    """Write every export and reference, or only those named in ``only`` when it is not empty."""
     images = write_images()
     detectors = [
         # name, model family, seed, export options
@@ -262,10 +291,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         for name, family, seed, options in detectors:
+            if only and name not in only:
+                continue
             model = tiny_model(family, "detect", DETECTOR_CLASSES, seed, workdir)
             calibrate_detector(model, images, options["imgsz"])
             onnx_path = export(model, name, workdir, **options)
             write_reference(onnx_path, options, detections(onnx_path, images))
+        instance_models = [
+            # name, model family, task, seed, export options
+            ("yolov8-seg-320", "yolov8-seg", "segment", 5, {"imgsz": 320}),
+            ("yolo11-seg-384x640", "yolo11-seg", "segment", 6, {"imgsz": [384, 640]}),
+            ("yolov8-pose-320", "yolov8-pose", "pose", 7, {"imgsz": 320}),
+        ]
+        for name, family, task, seed, options in instance_models:
+            if only and name not in only:
+                continue
+            classes = ("person",) if task == "pose" else DETECTOR_CLASSES
+            model = tiny_model(family, task, classes, seed, workdir)
+            calibrate_detector(model, images, options["imgsz"])
+            onnx_path = export(model, name, workdir, **options)
+            write_reference(onnx_path, options, detections(onnx_path, images, task, len(classes)))
+        if only and "yolov8-cls-224" not in only:
+            return
         classifier_options = {"imgsz": 224}
         model = tiny_model("yolov8-cls", "classify", CLASSIFIER_CLASSES, 4, workdir)
         unit_activations(model, letterboxed(images, 224))
@@ -274,4 +321,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(set(sys.argv[1:]))

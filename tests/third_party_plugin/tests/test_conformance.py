@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from modelrt.backend import Artifact
+from modelrt import Artifact
 from modelrt.testing.conformance import BackendConformance
 
 WEIGHTS = np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]], dtype=np.float32)

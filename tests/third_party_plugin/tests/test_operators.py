@@ -7,9 +7,7 @@ import onnxruntime
 import pytest
 from onnx import helper, numpy_helper
 
-from modelrt.backend import Artifact
-from modelrt.devices import Device
-from modelrt.options import RunOptions
+from modelrt import Artifact, Device, RunOptions
 from modelrt_example_numpy.backend import NumpyReferenceBackend
 from modelrt_example_numpy.ops import OPERATORS
 

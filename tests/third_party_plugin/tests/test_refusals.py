@@ -7,9 +7,7 @@ import onnx
 import pytest
 from onnx import helper
 
-from modelrt.backend import Artifact
-from modelrt.devices import Device
-from modelrt.errors import HardwareError, InputError, PackageError
+from modelrt import Artifact, Device, HardwareError, InputError, PackageError
 from modelrt.options import RunOptions
 from modelrt_example_numpy.backend import NumpyReferenceBackend
 

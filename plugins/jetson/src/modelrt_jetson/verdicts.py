@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from modelrt.compatibility import JETSON_FACTS_KEY
 from modelrt.errors import InputError
+from modelrt.hardware_matrix import matrix_status
 from modelrt.host_environment import Environment
 from modelrt.specs import Finding, Severity, Status
 from modelrt_jetson.container import l4t_jetpack_image
@@ -88,14 +89,14 @@ def _row_verdict(facts: JetsonFacts, env: Environment) -> Finding:
             return _finding(
                 facts,
                 "jetson-jp61-docker",
-                Status.STABLE,
+                matrix_status("jetson-jp61-docker"),
                 Severity.INFO,
                 f"{board} on {release}, {where}: stable. {stack}",
             )
         return _finding(
             facts,
             "jetson-jp61-bare-metal",
-            Status.EXPERIMENTAL,
+            matrix_status("jetson-jp61-bare-metal"),
             Severity.WARNING,
             f"{board} on {release}, bare metal: experimental. JetPack 6.1 is verified in Docker; directly on the "
             f"board it is expected to work, but is not verified. {stack}",
@@ -118,7 +119,7 @@ def _jetpack_51(facts: JetsonFacts, l4t: L4TVersion, board: str, release: str, w
     if where != "bare metal":
         return Finding(
             "jetson-jp51-docker",
-            Status.STABLE,
+            matrix_status("jetson-jp51-docker"),
             Severity.INFO,
             f"{board} on {release}, {where}: stable with a custom image. {python_gap}, so the image must bring "
             f"{_PYTHON_FLOOR} and a GPU build of onnxruntime for it. {stack}",
@@ -126,7 +127,7 @@ def _jetpack_51(facts: JetsonFacts, l4t: L4TVersion, board: str, release: str, w
         )
     return Finding(
         "jetson-jp51-bare-metal",
-        Status.NOT_POSSIBLE,
+        matrix_status("jetson-jp51-bare-metal"),
         Severity.ERROR,
         f"{board} on {release}, bare metal: not possible. {python_gap}, so no GPU runtime can be loaded on the "
         "board itself.",

@@ -37,9 +37,11 @@ SOURCE_NAME = "ultralytics-onnx"
 #: about 130 MB to parse the worst string of that length.
 MAX_METADATA_VALUE_LENGTH = 256 * 1024
 
-_TASKS: dict[str, Literal["object-detection", "classification"]] = {
+_TASKS: dict[str, Literal["object-detection", "classification", "instance-segmentation", "keypoint-detection"]] = {
     "detect": "object-detection",
     "classify": "classification",
+    "segment": "instance-segmentation",
+    "pose": "keypoint-detection",
 }
 _DETECTION_DEFAULTS = PostprocessSpec(confidence=0.25, iou=0.7, max_detections=300, class_agnostic=False)
 _INPUT_DTYPES = ("float32", "float16")
@@ -162,6 +164,45 @@ def _detection_architecture(model: Path, header: OnnxHeader, classes: int) -> st
     )
 
 
+def _segmentation_architecture(model: Path, header: OnnxHeader, classes: int) -> str:
+    """``yolov8-seg`` when the outputs are boxes with M mask coefficients each and M prototypes."""
+    shapes = [output.shape for output in header.outputs]
+    if len(shapes) == 2 and len(shapes[0]) == 3 and len(shapes[1]) == 4:
+        rows, prototypes = shapes[0][1], shapes[1][1]
+        # A free dimension (a name, or unknown) is checked against the labels when the model first runs.
+        if not (isinstance(rows, int) and isinstance(prototypes, int)) or rows == 4 + classes + prototypes:
+            return "yolov8-seg"
+    found = ", ".join(f"{output.name!r} {list(output.shape)}" for output in header.outputs) or "no output"
+    raise PackageError(
+        f"{model}: a segmentation model with {classes} classes should output [batch, {4 + classes} + M, anchors] "
+        f"and prototypes [batch, M, height, width]; this one has {found}. The metadata 'names' may not match "
+        f"the network. {_write_package_hint(model)}"
+    )
+
+
+def _pose_architecture(model: Path, metadata: Mapping[str, str], header: OnnxHeader, classes: int) -> str:
+    """``yolov8-pose`` when ``kpt_shape`` is [K, 3] and the output holds 3K values per box after the classes."""
+    shape_text = metadata.get("kpt_shape", "[17, 3]")
+    keypoint_shape = _literal(model, "kpt_shape", shape_text)
+    well_formed = isinstance(keypoint_shape, list | tuple) and len(keypoint_shape) == 2
+    if not (well_formed and all(type(side) is int and side > 0 for side in keypoint_shape)):
+        raise PackageError(f"{model}: metadata 'kpt_shape' must be [keypoints, values], got {shape_text[:80]!r}")
+    keypoints, values = keypoint_shape
+    if values != 3:
+        raise PackageError(
+            f"{model}: its keypoints carry {values} values each (kpt_shape {list(keypoint_shape)}); modelrt runs "
+            f"pose models whose keypoints carry x, y and visibility (kpt_shape [K, 3]). {_write_package_hint(model)}"
+        )
+    shape: tuple[int | str | None, ...] = header.outputs[0].shape if header.outputs else ()
+    if len(shape) == 3 and (not isinstance(shape[1], int) or shape[1] == 4 + classes + 3 * keypoints):
+        return "yolov8-pose"
+    raise PackageError(
+        f"{model}: a pose model with {classes} classes and {keypoints} keypoints should output "
+        f"[batch, {4 + classes + 3 * keypoints}, anchors]; this one has {list(shape) or 'no output'}. "
+        f"{_write_package_hint(model)}"
+    )
+
+
 def _check_classifier_output(model: Path, header: OnnxHeader, classes: int) -> None:
     shape: tuple[int | str | None, ...] = header.outputs[0].shape if header.outputs else ()
     # A free dimension (a name, or unknown) cannot contradict the class count; a number must match it.
@@ -175,7 +216,7 @@ def _check_classifier_output(model: Path, header: OnnxHeader, classes: int) -> N
 
 def _input_spec(image_input: TensorInfo, size: tuple[int, int], stride: int, task: str) -> InputSpec:
     batch: int | Literal["dynamic"] = image_input.shape[0] if isinstance(image_input.shape[0], int) else "dynamic"
-    detector = task == "object-detection"
+    detector = task != "classification"
     # Ultralytics feeds classifiers a fixed imgsz input, whatever sizes the export accepts.
     dynamic_size = detector and not all(isinstance(dim, int) for dim in image_input.shape[2:])
     resize: ResizeMode = "letterbox" if detector else "shorter-side-center-crop" if size[0] == size[1] else "stretch"
@@ -219,16 +260,20 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
     if task_name not in _TASKS:
         raise PackageError(
             f"{model}: Ultralytics task {task_name[:80]!r} is not supported yet (supported: "
-            f"{', '.join(_TASKS)}). Use a detect or classify export."
+            f"{', '.join(_TASKS)}). Use a detect, segment, pose or classify export."
         )
     task = _TASKS[task_name]
     parsed_arguments = _literal(model, "args", metadata["args"]) if "args" in metadata else {}
     arguments: dict[str, Any] = parsed_arguments if isinstance(parsed_arguments, dict) else {}
     _refuse_fused_outputs(model, metadata, arguments)
     image_input = _image_input(model, header)
+    postprocess = _DETECTION_DEFAULTS
     if task == "object-detection":
         architecture = _detection_architecture(model, header, len(labels))
-        postprocess = _DETECTION_DEFAULTS
+    elif task == "instance-segmentation":
+        architecture = _segmentation_architecture(model, header, len(labels))
+    elif task == "keypoint-detection":
+        architecture = _pose_architecture(model, metadata, header, len(labels))
     else:
         _check_classifier_output(model, header, len(labels))
         architecture = "image-classifier"

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelrt.errors import HardwareError, PackageError
-from modelrt.specs import Availability
+from modelrt import Availability, HardwareError, PackageError
 
 if TYPE_CHECKING:
-    from modelrt.backend import Artifact
-    from modelrt.devices import Device
-    from modelrt.host_environment import Environment
-    from modelrt.options import RunOptions
+    from modelrt import Artifact, Device, Environment, RunOptions
     from modelrt_example_numpy.session import NumpyReferenceSession
 
 

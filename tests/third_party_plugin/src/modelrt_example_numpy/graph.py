@@ -9,8 +9,7 @@ from typing import Any
 
 import attrs
 
-from modelrt.backend import TensorInfo
-from modelrt.errors import PackageError
+from modelrt import PackageError, TensorInfo
 from modelrt_example_numpy.ops import DEFAULT_ONLY_ATTRIBUTES, OPERATORS, REDUNDANT_ATTRIBUTES
 
 MINIMUM_OPSET = 13

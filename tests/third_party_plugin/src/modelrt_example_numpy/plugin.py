@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from modelrt.hookspecs import hookimpl
-from modelrt.specs import BackendSpec
+from modelrt import BackendSpec, hookimpl
 
 
 @hookimpl

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from modelrt.devices import Device
-from modelrt.errors import InputError, ModelClosedError
+from modelrt import Device, InputError, ModelClosedError
 from modelrt_example_numpy.graph import Graph
 
 
