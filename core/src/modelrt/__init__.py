@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         PluginError,
         SecurityError,
         StorageError,
+        StreamStalledError,
     )
     from modelrt.hookspecs import hookimpl
     from modelrt.host_environment import Environment
@@ -87,6 +88,7 @@ _EXPORTS: dict[str, str] = {
             "SecurityError",
             "ModelClosedError",
             "StorageError",
+            "StreamStalledError",
         )
     },
 }
@@ -122,6 +124,7 @@ __all__ = [
     "SourceSpec",
     "Status",
     "StorageError",
+    "StreamStalledError",
     "TensorInfo",
     "environment",
     "explain",

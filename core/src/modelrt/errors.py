@@ -23,6 +23,7 @@ __all__ = [
     "PluginError",
     "SecurityError",
     "StorageError",
+    "StreamStalledError",
 ]
 
 
@@ -72,3 +73,7 @@ class ModelClosedError(ModelRTError):
 
 class StorageError(ModelRTError, OSError):
     """Writing to disk failed: disk full, unwritable directory."""
+
+
+class StreamStalledError(ModelRTError, TimeoutError):
+    """A video stream gave no frame for longer than the stream's ``timeout``."""

@@ -27,7 +27,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from modelrt.errors import InputError, ModelRTError
+from modelrt.errors import InputError, StreamStalledError
 from modelrt.timing import StageTimer
 from modelrt.video.frames import FrameInfo, FrameSource, open_frames
 
@@ -44,10 +44,6 @@ DROP_POLICIES = ("auto", "every", "latest")
 _AHEAD_BATCHES = 2
 #: How long ``close`` waits for the decode thread to notice it should stop.
 _JOIN_SECONDS = 5.0
-
-
-class StreamStalledError(ModelRTError, TimeoutError):
-    """A stream gave no frame for longer than the stream's ``timeout``."""
 
 
 class StreamItem(NamedTuple):
