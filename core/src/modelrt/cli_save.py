@@ -74,7 +74,7 @@ def refuse_existing(paths: Sequence[Path]) -> None:
 def save_picture(path: Path, rgb: Any, *, overwrite: bool) -> None:
     """Encode the RGB image by ``path``'s suffix and publish it atomically at ``path``."""
     from modelrt.opencv import cv2
-    from modelrt.storage import storage_errors
+    from modelrt.storage import publish, storage_errors
 
     try:
         ok, encoded = cv2.imencode(path.suffix.lower(), rgb[:, :, ::-1])
@@ -90,26 +90,12 @@ def save_picture(path: Path, rgb: Any, *, overwrite: bool) -> None:
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(encoded.tobytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            if overwrite:
-                os.replace(temp_name, path)
-            else:
-                _publish_without_replacing(Path(temp_name), path)
+            try:
+                publish(Path(temp_name), path, replace=overwrite)
+            except FileExistsError:
+                raise _already_exists(path) from None
         finally:
             Path(temp_name).unlink(missing_ok=True)
-
-
-def _publish_without_replacing(temp: Path, path: Path) -> None:
-    """Give ``temp`` the name ``path`` unless that name is taken; a hard link does both in one step."""
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        raise _already_exists(path) from None
-    except OSError:  # a file system without hard links: check, then rename
-        if os.path.lexists(path):
-            raise _already_exists(path) from None
-        os.replace(temp, path)
 
 
 def _already_exists(path: Path) -> InputError:

@@ -2,11 +2,14 @@
 
 A process killed at any point leaves either the old file or the complete new one, never a partial file
 that a later run would take as valid. Disk errors become ``StorageError`` with the path and the fix.
+``publish`` is the last step for writers that fill their temporary file themselves (an encoder, a video
+writer), including the variant that never replaces a file already there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from modelrt.errors import StorageError
 
-__all__ = ["atomic_copy", "atomic_write_text", "storage_errors"]
+__all__ = ["atomic_copy", "atomic_write_text", "publish", "storage_errors"]
 
 
 @contextlib.contextmanager
@@ -44,6 +47,35 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def publish(temp: Path, path: Path, *, replace: bool = True) -> None:
+    """Give the finished file ``temp`` (in ``path``'s directory) the name ``path``, synced to disk first.
+
+    With ``replace=False`` a name already taken raises ``FileExistsError`` and ``temp`` is left for the
+    caller to remove: a hard link takes the name in one step without replacing anything, and where the
+    file system has no hard links, the name is checked just before the rename.
+    """
+    with temp.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    if replace:
+        os.replace(temp, path)
+    else:
+        _take_free_name(temp, path)
+    _fsync_directory(path.parent)
+
+
+def _take_free_name(temp: Path, path: Path) -> None:
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: check, then rename
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.replace(temp, path)
+    else:
+        temp.unlink()
+
+
 @contextlib.contextmanager
 def _atomic_target(path: Path) -> Iterator[Path]:
     directory = path.parent
@@ -54,11 +86,7 @@ def _atomic_target(path: Path) -> Iterator[Path]:
         temp = Path(temp_name)
         try:
             yield temp
-            with temp.open("rb+") as handle:
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-            _fsync_directory(directory)
+            publish(temp, path)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from modelrt.errors import StorageError
-from modelrt.storage import atomic_copy, atomic_write_text
+from modelrt.storage import atomic_copy, atomic_write_text, publish
 
 
 def test_atomic_write_replaces_the_whole_file(tmp_path: Path) -> None:
@@ -68,3 +68,42 @@ def test_a_writer_killed_before_rename_leaves_the_old_file_intact(tmp_path: Path
     result = subprocess.run([sys.executable, "-c", script], check=False)
     assert result.returncode == -signal.SIGKILL
     assert target.read_text() == "old and valid"
+
+
+def _finished(tmp_path: Path, content: bytes) -> Path:
+    temp = tmp_path / ".picture.png.tmp"
+    temp.write_bytes(content)
+    return temp
+
+
+def test_publish_without_replacing_takes_a_free_name_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    publish(_finished(tmp_path, b"new"), tmp_path / "picture.png", replace=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["picture.png"]
+    assert (tmp_path / "picture.png").read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_publish_without_replacing_never_replaces_a_file_already_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hard_links: bool
+) -> None:
+    if not hard_links:
+
+        def no_links(*_args: object) -> None:
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_links)
+    target = tmp_path / "picture.png"
+    target.write_bytes(b"old")
+    temp = _finished(tmp_path, b"new")
+    with pytest.raises(FileExistsError):
+        publish(temp, target, replace=False)
+    assert target.read_bytes() == b"old" and temp.read_bytes() == b"new"
+
+
+def test_publish_without_hard_links_still_takes_a_free_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(*_args: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    publish(_finished(tmp_path, b"new"), tmp_path / "picture.png", replace=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["picture.png"]

@@ -65,13 +65,17 @@ class AnnotatedVideoWriter:
 
     def finish(self) -> None:
         """Close the file and give it its name."""
+        from modelrt.storage import publish, storage_errors
+
         self._writer.release()
-        if not self._overwrite and os.path.lexists(self.path):
-            self.discard()
-            raise InputError(
-                f"--save: {self.path} appeared while the video was written; pass --overwrite to replace it"
-            )
-        os.replace(self._temp, self.path)
+        with storage_errors(self.path):
+            try:
+                publish(self._temp, self.path, replace=self._overwrite)
+            except FileExistsError:
+                self.discard()
+                raise InputError(
+                    f"--save: {self.path} appeared while the video was written; pass --overwrite to replace it"
+                ) from None
 
     def discard(self) -> None:
         """Close and delete the unfinished file."""
