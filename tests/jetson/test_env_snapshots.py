@@ -11,17 +11,14 @@ rewrites the snapshots; review the diff before committing it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from modelrt.host import HOST_ROOT_VARIABLE, Host
-from modelrt.installation import FROM_INDEX, META_DISTRIBUTION, META_EXTRAS, detect_installation
+from modelrt.host import Host
+from modelrt.testing.env_snapshots import as_from_an_index, compare_with_snapshot, run_env
 from modelrt.testing.hosts import (
     JETSON_ORIN_NX_16GB_COMPATIBLE,
     JETSON_ORIN_NX_MODEL,
@@ -66,41 +63,6 @@ HOSTS: dict[str, Callable[[Path], Host]] = {
 }
 
 
-def run_env(root: Path, *arguments: str) -> str:
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("MODELRT_") or name == "MODELRT_UPDATE_SNAPSHOTS"
-    }
-    environ.update({HOST_ROOT_VARIABLE: str(root), "MODELRT_PLUGINS": "jetson"})
-    completed = subprocess.run(
-        [sys.executable, "-m", "modelrt", "env", *arguments],
-        capture_output=True,
-        text=True,
-        env=environ,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout
-
-
-def released_names(text: str) -> str:
-    """``text`` with this interpreter's install commands for each ``modelrt[extra]`` put as an index install's."""
-    installation = detect_installation()
-    for extra in sorted(META_EXTRAS, key=lambda extra: len(META_EXTRAS[extra]), reverse=True):
-        requirement = f"{META_DISTRIBUTION}[{extra}]"
-        text = text.replace(installation.pip_install([requirement]), FROM_INDEX.pip_install([requirement]))
-    return text
-
-
-def compare_with_snapshot(name: str, actual: str) -> None:
-    path = SNAPSHOTS / name
-    if os.environ.get("MODELRT_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert actual == path.read_text(encoding="utf-8"), f"`modelrt env` output differs from {path}"
-
-
 # --------------------------------------------------------------------------------------------- text
 
 
@@ -132,7 +94,7 @@ def normalised_text(text: str) -> str:
         else:
             kept.append(line)
         index += 1
-    return released_names("\n".join(kept) + "\n")
+    return as_from_an_index("\n".join(kept) + "\n")
 
 
 def _continuation(lines: list[str], start: int) -> list[str]:
@@ -150,7 +112,7 @@ def _continuation(lines: list[str], start: int) -> list[str]:
 def test_env_text_matches_its_snapshot(tmp_path: Path, name: str) -> None:
     root = tmp_path / "root"
     HOSTS[name](root)
-    compare_with_snapshot(f"{name}.txt", normalised_text(run_env(root)))
+    compare_with_snapshot(SNAPSHOTS / f"{name}.txt", normalised_text(run_env(root, plugins="jetson")))
 
 
 # --------------------------------------------------------------------------------------------- JSON
@@ -164,8 +126,8 @@ def normalised_json(text: str) -> str:
     )
     environment["unknown"].pop("runtimes", None)
     data["installation"] = "<installation>"
-    data["install_commands"] = [released_names(command) for command in data["install_commands"]]
-    data["install_command"] = data["install_command"] and released_names(data["install_command"])
+    data["install_commands"] = [as_from_an_index(command) for command in data["install_commands"]]
+    data["install_command"] = data["install_command"] and as_from_an_index(data["install_command"])
     data["plugins"] = [plugin for plugin in data["plugins"] if plugin["name"] in KEPT_PLUGINS]
     for plugin in data["plugins"]:
         if plugin["name"] == "builtin":
@@ -178,7 +140,7 @@ def normalised_json(text: str) -> str:
 def test_env_json_matches_its_snapshot(tmp_path: Path, name: str) -> None:
     root = tmp_path / "root"
     HOSTS[name](root)
-    compare_with_snapshot(f"{name}.json", normalised_json(run_env(root, "--json")))
+    compare_with_snapshot(SNAPSHOTS / f"{name}.json", normalised_json(run_env(root, "--json", plugins="jetson")))
 
 
 def test_normalising_keeps_what_the_fake_host_says_and_drops_what_this_interpreter_says() -> None:
@@ -212,7 +174,6 @@ def test_normalising_keeps_what_the_fake_host_says_and_drops_what_this_interpret
 
 def test_a_snapshot_mismatch_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MODELRT_UPDATE_SNAPSHOTS", raising=False)
-    monkeypatch.setattr(sys.modules[__name__], "SNAPSHOTS", tmp_path)
     (tmp_path / "x.txt").write_text("expected\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="differs from"):
-        compare_with_snapshot("x.txt", "actual\n")
+        compare_with_snapshot(tmp_path / "x.txt", "actual\n")
