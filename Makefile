@@ -14,13 +14,13 @@ MODELRT := $(VENV)/bin/modelrt
 # The torch plugin goes in without its runtime: torch itself comes from pip first (the CPU wheel), since
 # uv would fetch the multi-GB CUDA build, and the Python 3.10 venv runs only the core tests, without torch.
 # The core comes with its hub extra, so the tests cover hf:// models too.
-LOCAL_DISTS := -e "core[hub]" -e "plugins/onnx_backend[cpu]" -e plugins/torch_backend -e plugins/jetson -e ".[onnx]"
+LOCAL_DISTS := -e "core[hub]" -e "plugins/onnx_backend[cpu]" -e plugins/torch_backend -e plugins/trt_backend -e plugins/jetson -e ".[onnx]"
 PACKAGES := demo/packages
 OUT := out
 
 .PHONY: demo demo-torch install test test-main test-py310 test-py310-run test-slow lint clean demo-packages
 
-$(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/torch_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
+$(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/torch_backend/pyproject.toml plugins/trt_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
@@ -37,10 +37,12 @@ FROM_SOURCE.onnx := "./plugins/onnx_backend[cpu]"
 FROM_SOURCE.onnx-gpu := "./plugins/onnx_backend[gpu]"
 FROM_SOURCE.torch := "./plugins/torch_backend[torch]"
 FROM_SOURCE.cpu := $(FROM_SOURCE.onnx) $(FROM_SOURCE.torch)
-FROM_SOURCE.jetson := ./plugins/jetson ./plugins/onnx_backend ./plugins/torch_backend
+FROM_SOURCE.trt-cu12 := "./plugins/trt_backend[cu12]"
+FROM_SOURCE.trt-cu13 := "./plugins/trt_backend[cu13]"
+FROM_SOURCE.jetson := ./plugins/jetson ./plugins/onnx_backend ./plugins/torch_backend ./plugins/trt_backend
 FROM_SOURCE.hub := "./core[hub]"
 comma := ,
-UNKNOWN_EXTRA = $(error EXTRAS=$(EXTRAS): unknown extra '$(1)'; choose from onnx, onnx-gpu, torch, cpu, jetson, hub (comma-separated))
+UNKNOWN_EXTRA = $(error EXTRAS=$(EXTRAS): unknown extra '$(1)'; choose from onnx, onnx-gpu, torch, cpu, trt-cu12, trt-cu13, jetson, hub (comma-separated))
 FROM_SOURCE = ./core $(foreach extra,$(subst $(comma), ,$(EXTRAS)),$(or $(FROM_SOURCE.$(extra)),$(call UNKNOWN_EXTRA,$(extra))))
 
 # Editable, like the venv `make test` uses, so this tree stays the code that runs; plain pip, so pip's own

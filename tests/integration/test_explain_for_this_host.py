@@ -60,9 +60,11 @@ def test_explain_all_ranks_every_candidate_with_reasons_naming_what_is_installed
     result = run_cli("explain", str(classifier), "--all", "--json", env=linux_cpu_box)
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
-    assert [c["device"] for c in plan["candidates"]] == ["cuda:0", "coreml", "cpu"]
+    ranked = [(c["backend"], c["device"]) for c in plan["candidates"]]
+    assert ranked == [("tensorrt", "cuda:0"), ("onnxruntime", "cuda:0"), ("onnxruntime", "coreml"), ("onnxruntime", "cpu")]
     assert plan["hidden_devices"] == []
-    cuda_reason = plan["candidates"][0]["reason"]
+    assert plan["candidates"][0]["reason"].startswith("no NVIDIA GPU for TensorRT")
+    cuda_reason = plan["candidates"][1]["reason"]
     gpu_build_installed = any(d.metadata["Name"] == "onnxruntime-gpu" for d in importlib.metadata.distributions())
     assert ("onnxruntime-gpu" in cuda_reason) == gpu_build_installed
 

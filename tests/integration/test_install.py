@@ -114,7 +114,10 @@ def test_make_install_installs_what_the_core_advises_for_each_extra(extra: str) 
 def test_make_install_refuses_an_extra_that_does_not_exist() -> None:
     completed = make("-n", "install", "EXTRAS=onnx,gpu")
     assert completed.returncode != 0
-    assert "unknown extra 'gpu'; choose from onnx, onnx-gpu, torch, cpu, jetson, hub" in completed.stderr
+    assert (
+        "unknown extra 'gpu'; choose from onnx, onnx-gpu, torch, cpu, trt-cu12, trt-cu13, jetson, hub"
+        in completed.stderr
+    )
 
 
 def test_make_test_on_a_machine_without_python310_skips_that_run_with_a_warning() -> None:

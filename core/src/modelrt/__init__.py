@@ -18,8 +18,9 @@ from modelrt._version import __version__
 
 if TYPE_CHECKING:
     from modelrt.api import environment, explain, plugins
-    from modelrt.backend import Artifact, Backend, Session, TensorInfo
+    from modelrt.backend import Artifact, Backend, BuildOutcome, BuildRequest, EngineBuilder, Session, TensorInfo
     from modelrt.devices import Device
+    from modelrt.engine_build import build
     from modelrt.errors import (
         HardwareError,
         InputError,
@@ -55,6 +56,7 @@ logging.getLogger("modelrt").addHandler(logging.NullHandler())
 _EXPORTS: dict[str, str] = {
     "load": "modelrt.model",
     "Model": "modelrt.model",
+    "build": "modelrt.engine_build",
     "explain": "modelrt.api",
     "environment": "modelrt.api",
     "plugins": "modelrt.api",
@@ -66,6 +68,9 @@ _EXPORTS: dict[str, str] = {
     "Artifact": "modelrt.backend",
     "Backend": "modelrt.backend",
     "Session": "modelrt.backend",
+    "BuildOutcome": "modelrt.backend",
+    "BuildRequest": "modelrt.backend",
+    "EngineBuilder": "modelrt.backend",
     "TensorInfo": "modelrt.backend",
     "Prediction": "modelrt.results",
     "Detections": "modelrt.results",
@@ -100,9 +105,12 @@ __all__ = [
     "Availability",
     "Backend",
     "BackendSpec",
+    "BuildOutcome",
+    "BuildRequest",
     "Classification",
     "Detections",
     "Device",
+    "EngineBuilder",
     "Environment",
     "Finding",
     "HardwareError",
@@ -126,6 +134,7 @@ __all__ = [
     "StorageError",
     "StreamStalledError",
     "TensorInfo",
+    "build",
     "environment",
     "explain",
     "hookimpl",

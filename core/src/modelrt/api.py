@@ -64,7 +64,7 @@ def explain(
     """
     manager = manager or default_manager()
     options = run_options(threads, precision, 0, extras, allow_pickle, verify)
-    _package, plan, _arch = plan_for(
+    package, plan, _arch = plan_for(
         model,
         device=device,
         backend=backend,
@@ -76,7 +76,7 @@ def explain(
         subfolder=subfolder,
     )
     env = environment or current_environment(manager)
-    plan = probe_plan(plan, env, build_backends(plan, manager))
+    plan = probe_plan(plan, env, build_backends(plan, manager), package)
     return plan if all_candidates else plan.on_host(env)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from modelrt.options import RunOptions
     from modelrt.specs import Availability
 
-__all__ = ["Artifact", "Backend", "DataFile", "Session", "TensorInfo"]
+__all__ = ["Artifact", "Backend", "BuildOutcome", "BuildRequest", "DataFile", "EngineBuilder", "Session", "TensorInfo"]
 
 
 @attrs.frozen
@@ -120,7 +120,13 @@ class Session(Protocol):
 
 @runtime_checkable
 class Backend(Protocol):
-    """A way to run artifacts of some formats. Built without arguments from ``BackendSpec.factory``."""
+    """A way to run artifacts of some formats. Built without arguments from ``BackendSpec.factory``.
+
+    Optional: ``readiness(entry: ArtifactEntry, device, options, *, model: str) -> Availability | None``
+    says, from the manifest entry alone, whether a load of that artifact would succeed where
+    availability cannot know (a compiled engine is or is not cached); ``explain`` and ``pull`` ask it so
+    their plans match what ``load`` does. ``None`` means no opinion.
+    """
 
     def availability(self, env: Environment, device: Device) -> Availability:
         """Whether this backend can run on ``device`` here; the one place a framework may be imported."""
@@ -128,4 +134,67 @@ class Backend(Protocol):
 
     def load(self, artifact: Artifact, device: Device, options: RunOptions) -> Session:
         """Load ``artifact`` on ``device``; raise a ``ModelRTError`` subclass on failure."""
+        ...
+
+
+def _shape_ranges(
+    value: Mapping[str, Sequence[Sequence[int]]] | None,
+) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+    ranges = {}
+    for name, (low, opt, high) in (value or {}).items():
+        ranges[str(name)] = (tuple(int(d) for d in low), tuple(int(d) for d in opt), tuple(int(d) for d in high))
+    return ranges
+
+
+@attrs.frozen
+class BuildRequest:
+    """What ``modelrt build`` asks a backend to compile ahead of time (TensorRT engines).
+
+    ``precision``: ``auto`` lets the backend choose and report its rule. ``batch``: (min, opt, max)
+    for a dynamic batch dimension. ``shapes``: full (min, opt, max) shapes per input name, for inputs
+    with other dynamic dimensions. ``workspace_bytes``: the builder's scratch memory limit (``None``: the
+    backend's default); the device (``cuda:N``, or ``dla:N`` on a Jetson) is the build's own argument.
+    ``version_compatible``: a plan later TensorRT runtimes of the same major can run. ``rebuild``:
+    build even when a fitting engine is cached.
+    """
+
+    precision: str = "auto"
+    batch: tuple[int, int, int] | None = None
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = attrs.field(
+        factory=dict, converter=_shape_ranges, hash=False
+    )
+    workspace_bytes: int | None = None
+    version_compatible: bool = False
+    rebuild: bool = False
+
+
+@attrs.frozen
+class BuildOutcome:
+    """One compiled artifact: where it is, whether it was already cached, and what it was built for."""
+
+    role: str
+    artifact: str
+    engine: Path
+    cached: bool
+    seconds: float
+    summary: str
+
+
+@runtime_checkable
+class EngineBuilder(Protocol):
+    """A backend that can compile an artifact ahead of time (optional; the TensorRT backend is one).
+
+    ``progress(phase, step, total)`` is called while the build runs (``total`` 0 when unknown), so the
+    CLI can show a progress display on a terminal.
+    """
+
+    def build(
+        self,
+        artifact: Artifact,
+        device: Device,
+        options: RunOptions,
+        request: BuildRequest,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> BuildOutcome:
+        """Build (or find cached) the compiled form of ``artifact`` for ``device``."""
         ...

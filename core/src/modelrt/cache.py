@@ -32,7 +32,7 @@ from pathlib import Path
 import attrs
 
 from modelrt.errors import IntegrityError, StorageError
-from modelrt.storage import atomic_write_text
+from modelrt.storage import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "CACHE_ENV",
@@ -43,6 +43,7 @@ __all__ = [
     "clear_entries",
     "list_entries",
     "open_entry",
+    "read_bytes",
     "read_text",
     "verify_entries",
 ]
@@ -105,15 +106,26 @@ class CacheEntry:
         """The file's text, checked against its recorded checksum; ``None`` when the entry has no such file."""
         return read_text(self.kind, self.key, name)
 
+    def read_bytes(self, name: str) -> bytes | None:
+        """The file's bytes, checked against its recorded checksum; ``None`` when the entry has no such file."""
+        return read_bytes(self.kind, self.key, name)
+
     def write_text(self, name: str, text: str) -> Path:
         """Publish ``name`` atomically and record its checksum; ``StorageError`` if the cache cannot be written."""
+        return self.write_bytes(name, text.encode("utf-8"))
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        """Publish ``name`` atomically and record its checksum; ``StorageError`` if the cache cannot be written.
+
+        The file is published before its checksum, so a writer killed in between leaves a file without a
+        matching record, which readers refuse and ``modelrt cache verify`` reports.
+        """
         _check_segment(name, "file name")
         path = self.directory / name
-        data = text.encode("utf-8")
         records = _read_checksums(self.directory, self.kind, self.key)
         records[name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         with _cache_errors():
-            atomic_write_text(path, text)
+            atomic_write_bytes(path, data)
             atomic_write_text(self.directory / CHECKSUMS_NAME, json.dumps({"files": records}, indent=1) + "\n")
         return path
 
@@ -149,7 +161,13 @@ def open_entry(kind: str, key: str, *, timeout: float = LOCK_TIMEOUT_S) -> Itera
 
 
 def read_text(kind: str, key: str, name: str) -> str | None:
-    """The text of an entry's file, verified, without taking the lock (files are replaced atomically).
+    """The text of an entry's file, verified, without taking the lock; see ``read_bytes``."""
+    data = read_bytes(kind, key, name)
+    return None if data is None else data.decode("utf-8")
+
+
+def read_bytes(kind: str, key: str, name: str) -> bytes | None:
+    """The bytes of an entry's file, verified, without taking the lock (files are replaced atomically).
 
     Reading marks the entry as used (``clear --older-than`` keeps it); that mark is best-effort, so a
     read-only cache still serves its files.
@@ -174,7 +192,7 @@ def read_text(kind: str, key: str, name: str) -> str | None:
         )
     with contextlib.suppress(OSError):
         os.utime(directory / CHECKSUMS_NAME)
-    return data.decode("utf-8")
+    return data
 
 
 def list_entries() -> list[EntryInfo]:

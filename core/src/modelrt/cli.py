@@ -284,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     from modelrt.cli_hub import add_hub_commands
 
     add_hub_commands(sub, _add_global_options)
+    from modelrt.cli_build import add_build_command
+    from modelrt.cli_engine import add_engine_commands
+
+    add_build_command(sub)
+
+    add_engine_commands(sub, _add_global_options)
     for command in sub.choices.values():
         _add_global_options(command)
     return parser

@@ -44,7 +44,9 @@ META_EXTRAS: dict[str, tuple[str, ...]] = {
     "onnx-gpu": ("modelrt-onnx[gpu]",),
     "torch": ("modelrt-torch[torch]",),
     "cpu": ("modelrt-onnx[cpu]", "modelrt-torch[torch]"),
-    "jetson": ("modelrt-jetson", "modelrt-onnx", "modelrt-torch"),
+    "trt-cu12": ("modelrt-trt[cu12]",),
+    "trt-cu13": ("modelrt-trt[cu13]",),
+    "jetson": ("modelrt-jetson", "modelrt-onnx", "modelrt-torch", "modelrt-trt"),
     "hub": ("modelrt-core[hub]",),
 }
 
@@ -53,6 +55,7 @@ SOURCE_DIRECTORIES: dict[str, str] = {
     "modelrt-core": "core",
     "modelrt-onnx": "plugins/onnx_backend",
     "modelrt-torch": "plugins/torch_backend",
+    "modelrt-trt": "plugins/trt_backend",
     "modelrt-jetson": "plugins/jetson",
 }
 

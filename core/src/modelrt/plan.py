@@ -346,16 +346,26 @@ def _withheld_note(kinds: tuple[str, ...], architecture: str) -> str:
     )
 
 
-def probe_plan(plan: LoadPlan, env: Environment, backends: BuiltBackends) -> LoadPlan:
-    """Mark, per role, the first usable candidate as chosen; candidates below it stay not-probed."""
+def probe_plan(
+    plan: LoadPlan, env: Environment, backends: BuiltBackends, package: ModelPackage | None = None
+) -> LoadPlan:
+    """Mark, per role, the first usable candidate as chosen; candidates below it stay not-probed.
+
+    With the ``package``, a backend that can tell from the manifest entry alone that a load would fail
+    (``Backend.readiness``: no compiled engine cached for this GPU) gets that candidate marked failed
+    with its reason, as ``load`` would, and the walk goes on.
+    """
+
+    def choose_without_loading(candidate: Candidate, availability: Availability) -> Candidate:
+        ready = None if package is None else backends.readiness(candidate, package, plan.options)
+        if ready is not None and not ready.usable:
+            return candidate.with_status(CandidateStatus.FAILED, ready.reason, ready.fix)
+        return candidate.with_status(CandidateStatus.CHOSEN, ready.reason if ready else availability.reason)
+
     for role in plan.roles():
-        plan = probe_role(plan, role, env, backends, _choose_without_loading)
+        plan = probe_role(plan, role, env, backends, choose_without_loading)
     gpu_notes = _gpu_notes(plan, env)
     return plan.with_notes((*plan.notes, *gpu_notes)) if gpu_notes else plan
-
-
-def _choose_without_loading(candidate: Candidate, availability: Availability) -> Candidate:
-    return candidate.with_status(CandidateStatus.CHOSEN, availability.reason)
 
 
 def probe_role(
@@ -425,6 +435,23 @@ class BuiltBackends:
         if not isinstance(result, Availability):
             return Availability(False, f"availability check returned {type(result).__name__}, not Availability")
         return result
+
+    def readiness(self, candidate: Candidate, package: ModelPackage, options: RunOptions) -> Availability | None:
+        """Whether the candidate's artifact would load, for backends that can tell without loading.
+
+        ``Backend.readiness(entry, device, options, model=reference)`` is optional: ``None`` means "no
+        opinion" (the availability stands). A check that raises is reported as a failed candidate, like a
+        load would be.
+        """
+        check = getattr(self.instances.get(candidate.backend), "readiness", None)
+        if check is None:
+            return None
+        (entry,) = [e for e in package.entries(candidate.role) if e.path == candidate.artifact]
+        try:
+            result = check(entry, Device.parse(candidate.device), options, model=package.reference)
+        except Exception as error:
+            return Availability(False, f"readiness check failed: {type(error).__name__}: {error}")
+        return result if isinstance(result, Availability) or result is None else None
 
 
 def build_backends(plan: LoadPlan, manager: PluginManager) -> BuiltBackends:

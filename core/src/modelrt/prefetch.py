@@ -87,7 +87,7 @@ def pull(
     if all_formats:
         entries = [entry for entry in package.manifest.artifacts if not entry.is_data_file]
     else:
-        probed = probe_plan(plan, current_environment(manager), build_backends(plan, manager))
+        probed = probe_plan(plan, current_environment(manager), build_backends(plan, manager), package)
         chosen = probed.chosen()
         unrunnable = [role for role in package.manifest.roles if role not in chosen]
         if unrunnable:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from modelrt.errors import StorageError
 
-__all__ = ["atomic_copy", "atomic_write_text", "publish", "storage_errors"]
+__all__ = ["atomic_copy", "atomic_write_bytes", "atomic_write_text", "publish", "storage_errors"]
 
 
 @contextlib.contextmanager
@@ -96,6 +96,12 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with _atomic_target(path) as temp:
         temp.write_text(text, encoding="utf-8")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with _atomic_target(path) as temp:
+        temp.write_bytes(data)
 
 
 def atomic_copy(source: Path, destination: Path) -> None:

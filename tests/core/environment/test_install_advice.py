@@ -121,7 +121,9 @@ def test_from_an_index_the_advice_names_the_released_extras() -> None:
         ("onnx-gpu", ["plugins/onnx_backend[gpu]"]),
         ("torch", ["plugins/torch_backend[torch]"]),
         ("cpu", ["plugins/onnx_backend[cpu]", "plugins/torch_backend[torch]"]),
-        ("jetson", ["plugins/jetson", "plugins/onnx_backend", "plugins/torch_backend"]),
+        ("trt-cu12", ["plugins/trt_backend[cu12]"]),
+        ("trt-cu13", ["plugins/trt_backend[cu13]"]),
+        ("jetson", ["plugins/jetson", "plugins/onnx_backend", "plugins/torch_backend", "plugins/trt_backend"]),
         ("hub", ["core[hub]"]),
     ],
 )
@@ -192,7 +194,8 @@ def test_the_report_detects_the_installation_by_default(
 def test_the_core_fix_for_a_jetson_without_its_plugin_installs_it_from_the_checkout(root: Path, checkout: Path) -> None:
     (finding,) = core_findings(probe_environment(make_jetson_host(root)), Installation(checkout))
     assert finding.fix == (
-        f'pip install "{checkout}/plugins/jetson" "{checkout}/plugins/onnx_backend" "{checkout}/plugins/torch_backend"'
+        f'pip install "{checkout}/plugins/jetson" "{checkout}/plugins/onnx_backend" "{checkout}/plugins/torch_backend" '
+        f'"{checkout}/plugins/trt_backend"'
     )
     assert finding.install == ("modelrt[jetson]",)
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from modelrt.backend import Artifact, TensorInfo
+from modelrt.backend import Artifact, BuildOutcome, BuildRequest, TensorInfo
 from modelrt.devices import Device
 from modelrt.errors import ModelClosedError, ModelRTError
 from modelrt.hookspecs import hookimpl
@@ -71,12 +71,14 @@ def fake_backend_plugin(
     load_error: ModelRTError | None = None,
     compute: Callable[[Any], Any] | None = None,
     loads: list[Any] | None = None,
+    builds: list[Any] | None = None,
 ) -> Any:
     """A plugin registering one fake backend.
 
     ``usable`` decides availability (a bool, or a function of the device); ``load_error`` is raised
     by ``load``; ``compute`` maps the input batch to the output (default: zeros [batch, 1]);
-    ``loads`` (a list) receives every session loaded, for assertions.
+    ``loads`` (a list) receives every session loaded, for assertions. With ``builds`` (a list) the
+    backend is also an ``EngineBuilder``: each ``build`` call appends ``(artifact, device, request)``.
     """
 
     def default_compute(batch: Any) -> Any:
@@ -97,9 +99,26 @@ def fake_backend_plugin(
                 loads.append(session)
             return session
 
+    class FakeBuildingBackend(FakeBackend):
+        def build(
+            self,
+            artifact: Artifact,
+            device: Device,
+            options: RunOptions,
+            request: BuildRequest,
+            progress: Callable[[str, int, int], None] | None = None,
+        ) -> BuildOutcome:
+            assert builds is not None
+            builds.append((artifact, device, request))
+            if progress is not None:
+                progress("building", 1, 1)
+            engine = artifact.file.with_suffix(".engine")
+            return BuildOutcome(artifact.role, artifact.file.name, engine, False, 0.0, f"{name} built it for {device}")
+
+    backend_class = FakeBackend if builds is None else FakeBuildingBackend
     class_name = f"FakeBackend_{next(_counter)}"
-    FakeBackend.__name__ = FakeBackend.__qualname__ = class_name
-    setattr(sys.modules[__name__], class_name, FakeBackend)
+    backend_class.__name__ = backend_class.__qualname__ = class_name
+    setattr(sys.modules[__name__], class_name, backend_class)
     spec = BackendSpec(name, tuple(formats), tuple(devices), priority, f"{__name__}:{class_name}")
 
     class Plugin:
