@@ -67,11 +67,19 @@ def test_non_contiguous_inputs_are_accepted(open_session: OpenSession) -> None:
     np.testing.assert_array_equal(open_session().run({"images": strided})["scores"], SCALE * strided)
 
 
-def test_a_batch_outside_the_profile_is_an_input_error_naming_its_bounds(
+def test_a_batch_beyond_the_profile_runs_in_chunks_of_its_largest_batch(
     open_session: OpenSession, trt_state: FakeTrtState
 ) -> None:
-    session = open_session()
-    with pytest.raises(InputError, match=r"\(9, 3, 4, 4\), outside .* from \(1, 3, 4, 4\) to \(8, 3, 4, 4\).*--batch"):
+    out = open_session().run({"images": images(19)})["scores"]
+    np.testing.assert_array_equal(out, SCALE * images(19))
+    assert trt_state.calls.count("execute") == 3  # 8 + 8 + 3
+
+
+def test_a_batch_outside_a_profile_that_cannot_be_chunked_is_an_input_error_naming_its_bounds(
+    open_session: OpenSession, make_plan: Callable[..., bytes], trt_state: FakeTrtState
+) -> None:
+    session = open_session(make_plan(profile=((2, 3, 4, 4), (4, 3, 4, 4), (8, 3, 4, 4))))
+    with pytest.raises(InputError, match=r"\(9, 3, 4, 4\), outside .* from \(2, 3, 4, 4\) to \(8, 3, 4, 4\).*--batch"):
         session.run({"images": images(9)})
     assert "execute" not in trt_state.calls
 
@@ -100,7 +108,7 @@ def test_a_wrong_input_name_is_an_input_error_naming_expected_and_given(open_ses
 def test_a_failed_input_check_leaves_the_session_usable(open_session: OpenSession) -> None:
     session = open_session()
     with pytest.raises(InputError):
-        session.run({"images": images(9)})
+        session.run({"images": np.zeros((1, 3, 5, 4), np.float32)})
     np.testing.assert_array_equal(session.run({"images": images(1)})["scores"], SCALE * images(1))
 
 

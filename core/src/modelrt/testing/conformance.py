@@ -74,6 +74,7 @@ DEFAULT_FRAMEWORK_MODULES = (
     "torchvision",
     "tensorrt",
     "tensorrt_lean",
+    "tensorrt_rtx",
     "tensorflow",
     "jax",
     "openvino",

@@ -19,6 +19,11 @@ input into its pinned buffer and to the device once → ``execute_async_v3`` on 
 output shapes from the context → one copy back per output → synchronise → fresh arrays, never views of
 the staging memory, which the next call overwrites.
 
+Batches larger than the engine's profile. When every input has a dynamic batch dimension and the
+profile starts at batch 1, a call with more images than the profile's largest batch runs in chunks of
+that size on one slot and the outputs are concatenated, so ``model.predict`` of a long list works with
+an engine built for batch 1 (vision networks treat the images of a batch independently).
+
 CUDA graphs. When every input shape of the engine is static, a slot that has run once plainly (TensorRT
 does its lazy set-up there) captures its enqueue into a graph and replays it for later calls, which saves
 the host's launch cost per kernel (``cuda_graphs``: default on for static engines, ``False`` disables;
@@ -192,6 +197,7 @@ class TensorRTSession:
         self.inputs: Sequence[TensorInfo] = tuple(_tensor_info(tensor) for tensor in self._inputs)
         self.outputs: Sequence[TensorInfo] = tuple(_tensor_info(tensor) for tensor in self._outputs)
         self._bounds = {tensor.name: self._profile_bounds(tensor) for tensor in self._inputs if -1 in tensor.shape}
+        self._batch_limit = self._splittable_batch()
         self._graphs = not self._bounds and cuda_graphs is not False
         self.provider = api.describe + (" + CUDA graphs" if self._graphs else "")
         self._fallback = threading.Lock()
@@ -206,8 +212,25 @@ class TensorRTSession:
         """Run the engine on named arrays; safe to call from several threads at once."""
         with self._guard.call(self._closed_error):
             arrays = self._checked_inputs(inputs)
+            limit = self._batch_limit
+            batches = {array.shape[0] for array in arrays.values()}
             with self._pool.borrow() as slot:
-                return self._run_on(slot, arrays)
+                if limit is None or len(batches) != 1 or (batch := batches.pop()) <= limit:
+                    return self._run_on(slot, arrays)
+                parts = [
+                    self._run_on(slot, {name: array[start : start + limit] for name, array in arrays.items()})
+                    for start in range(0, batch, limit)
+                ]
+            return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def _splittable_batch(self) -> int | None:
+        """The profile's largest batch when calls beyond it can run in chunks (see the module docstring)."""
+        bounds = [self._bounds.get(tensor.name) for tensor in self._inputs]
+        if not self._inputs or any(tensor.shape[0] != -1 for tensor in self._inputs) or None in bounds:
+            return None
+        lows = [low[0] for low, _ in bounds if low]  # type: ignore[misc]
+        highs = [high[0] for _, high in bounds if high]  # type: ignore[misc]
+        return min(highs) if lows and max(lows) == 1 else None
 
     def _run_on(self, slot: _Slot, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         cuda = self._cuda
@@ -273,6 +296,8 @@ class TensorRTSession:
         bounds = self._bounds.get(name)
         if bounds is not None:
             low, high = bounds
+            if self._batch_limit is not None:  # run() splits a larger batch
+                high = (max(high[0], array.shape[0]), *high[1:])
             if any(not lo <= given <= hi for given, lo, hi in zip(array.shape, low, high, strict=True)):
                 raise InputError(
                     f"input {name!r} has shape {array.shape}, outside the shapes this engine was built for: from {low} "
