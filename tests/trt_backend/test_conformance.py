@@ -44,7 +44,9 @@ class TestTensorRTBackend(BackendConformance):
     @pytest.fixture
     def environment(self) -> Any:
         gpu = Gpu(index=0, name=STATE.gpu_name, compute_capability=STATE.compute_capability, cuda_index=0)
-        return Environment(system="Linux", nvidia_evidence=("dev/nvidia0",), nvidia_driver_version="550.54.14", gpus=(gpu,))
+        return Environment(
+            system="Linux", nvidia_evidence=("dev/nvidia0",), nvidia_driver_version="550.54.14", gpus=(gpu,)
+        )
 
     def make_artifact(self, directory: Path) -> Artifact:
         network = {
