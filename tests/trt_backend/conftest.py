@@ -6,8 +6,11 @@ order. Plans are the fake's JSON networks (``plan_format``): every output is ``s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +22,7 @@ from modelrt_trt.engine_runtime import deserialize_engine
 from modelrt_trt.session import TensorRTSession
 from modelrt_trt.testing.fake_cuda import FakeCuda, install_fake_cuda
 from modelrt_trt.testing.fake_tensorrt import FakeTrtState, install_fake_tensorrt
+from modelrt_trt.testing.gpu_stack import use_fake_gpu_stack
 from modelrt_trt.testing.plan_format import encode_plan
 
 #: Every plan's one output is its input times this.
@@ -106,3 +110,40 @@ def open_session(trt_api: TrtModule, make_plan: Callable[..., bytes]) -> Iterato
     yield open_
     for session in opened:
         session.close()
+
+
+@pytest.fixture
+def trt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, trt_state: FakeTrtState, fake_cuda: FakeCuda) -> FakeTrtState:
+    """A host with one A4000, a fake TensorRT 10.3 and CUDA as the only ones installed, an empty modelrt cache."""
+    use_fake_gpu_stack(monkeypatch, trt_state)
+    monkeypatch.setenv("MODELRT_CACHE", str(tmp_path / "cache"))
+    return trt_state
+
+
+@pytest.fixture
+def write_package() -> Callable[[Path, list[tuple[str, str, dict[str, Any] | None]]], Path]:
+    """``write_package(root, [(file, format, target), ...])``: a classification package over those files."""
+    return _write_package
+
+
+def _write_package(root: Path, artifacts: list[tuple[str, str, dict[str, Any] | None]]) -> Path:
+    """A classification package over the given files (path, format, target)."""
+    entries = []
+    for name, fmt, target in artifacts:
+        data = (root / name).read_bytes()
+        entry = {"role": "main", "format": fmt, "path": name, "size": len(data)}
+        entry["sha256"] = hashlib.sha256(data).hexdigest()
+        if target:
+            entry["target"] = target
+        entries.append(entry)
+    manifest = {
+        "format_version": 1,
+        "name": "scaler",
+        "task": "classification",
+        "architecture": "image-classifier",
+        "labels": ["a", "b", "c"],
+        "input": {"size": [8, 8], "resize": "stretch"},
+        "artifacts": entries,
+    }
+    (root / "modelrt.json").write_text(json.dumps(manifest))
+    return root

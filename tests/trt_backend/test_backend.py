@@ -7,7 +7,7 @@ the bytes, and the ONNX model is ``scores = images * 3``, so every number that c
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
 
 import modelrt
 from modelrt.backend import Artifact, BuildRequest
@@ -23,74 +23,18 @@ from modelrt.devices import Device
 from modelrt.engines.container import read_engine, write_container
 from modelrt.engines.facts import EngineFacts
 from modelrt.errors import HardwareError, InputError
-from modelrt.host_environment import Environment
-from modelrt.nvidia.gpus import Gpu
 from modelrt.options import RunOptions
 from modelrt.plan import CandidateStatus
-from modelrt_trt import availability, backend
 from modelrt_trt.backend import EngineNotBuiltError, TensorRTBackend, choose_precision
 from modelrt_trt.gpu_facts import TargetGpu
-from modelrt_trt.testing.fake_cuda import FakeCuda
 from modelrt_trt.testing.fake_tensorrt import FakeTrtState, install_fake_tensorrt
+from modelrt_trt.testing.gpu_stack import nvidia_environment, scaling_onnx
 from modelrt_trt.testing.plan_format import encode_plan
 
+WritePackage = Callable[[Path, list[tuple[str, str, dict[str, Any] | None]]], Path]
+
 CUDA0 = Device.parse("cuda:0")
-A4000 = Gpu(index=0, name="NVIDIA RTX A4000", compute_capability="8.6", cuda_index=0, uuid="GPU-1")
-ENV = Environment(
-    system="Linux",
-    nvidia_evidence=("proc/driver/nvidia/version",),
-    nvidia_driver_version="550.54.14",
-    cuda_driver_version="12.4",
-    cuda_runtime_version="12.4.127",
-    gpus=(A4000,),
-)
-
-
-def scaling_onnx(path: Path, scale: float = 3.0) -> Path:
-    x = helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, 8, 8])
-    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 3, 8, 8])
-    constant = numpy_helper.from_array(np.array(scale, np.float32), "scale")
-    graph = helper.make_graph(
-        [helper.make_node("Mul", ["images", "scale"], ["scores"])], "scaling", [x], [y], [constant]
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
-
-
-def package(root: Path, artifacts: list[tuple[str, str, dict[str, Any] | None]]) -> Path:
-    """A classification package over the given files (path, format, target)."""
-    entries = []
-    for name, fmt, target in artifacts:
-        data = (root / name).read_bytes()
-        entry = {"role": "main", "format": fmt, "path": name, "size": len(data)}
-        entry["sha256"] = hashlib.sha256(data).hexdigest()
-        if target:
-            entry["target"] = target
-        entries.append(entry)
-    manifest = {
-        "format_version": 1,
-        "name": "scaler",
-        "task": "classification",
-        "architecture": "image-classifier",
-        "labels": ["a", "b", "c"],
-        "input": {"size": [8, 8], "resize": "stretch"},
-        "artifacts": entries,
-    }
-    (root / "modelrt.json").write_text(json.dumps(manifest))
-    return root
-
-
-@pytest.fixture
-def trt(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, trt_state: FakeTrtState, fake_cuda: FakeCuda) -> FakeTrtState:
-    """A host with one A4000, a fake TensorRT 10.3 and CUDA, and an empty modelrt cache."""
-    install_fake_tensorrt(monkeypatch, trt_state)
-    for module in (availability, backend):
-        monkeypatch.setattr(module, "find_flavours", lambda: ("tensorrt",))
-    monkeypatch.setattr(availability, "cuda_python_installed", lambda: True)
-    monkeypatch.setenv("MODELRT_CACHE", str(tmp_path / "cache"))
-    return trt_state
+ENV = nvidia_environment()
 
 
 @pytest.fixture
@@ -205,7 +149,7 @@ def test_int8_is_refused_until_calibration_exists() -> None:
 # ------------------------------------------------------------------------- refusing what does not fit
 
 
-def engine_package(tmp_path: Path, trt: FakeTrtState, **facts: Any) -> Path:
+def engine_package(write_package: WritePackage, tmp_path: Path, trt: FakeTrtState, **facts: Any) -> Path:
     """A package holding one modelrt engine container with the given facts (default: this host's)."""
     network = {
         "inputs": [{"name": "images", "dtype": "float32", "shape": [1, 3, 8, 8]}],
@@ -225,11 +169,13 @@ def engine_package(tmp_path: Path, trt: FakeTrtState, **facts: Any) -> Path:
     root = tmp_path / "engine-package"
     root.mkdir()
     (root / "model.engine").write_bytes(write_container(encode_plan(network), recorded))
-    return package(root, [("model.engine", "tensorrt-engine", None)])
+    return write_package(root, [("model.engine", "tensorrt-engine", None)])
 
 
-def test_an_engine_that_fits_loads_from_a_package(trt: FakeTrtState, tmp_path: Path) -> None:
-    with modelrt.load(engine_package(tmp_path, trt), environment=ENV) as model:
+def test_an_engine_that_fits_loads_from_a_package(
+    trt: FakeTrtState, tmp_path: Path, write_package: WritePackage
+) -> None:
+    with modelrt.load(engine_package(write_package, tmp_path, trt), environment=ENV) as model:
         assert (model.backend, model.device) == ("tensorrt", "cuda:0")
         out = model.sessions["main"].run({"images": images(1)})["scores"]
     np.testing.assert_array_equal(out, images(1) * 3)
@@ -244,10 +190,10 @@ def test_an_engine_that_fits_loads_from_a_package(trt: FakeTrtState, tmp_path: P
     ],
 )
 def test_an_engine_for_other_hardware_is_refused_before_tensorrt_sees_it(
-    trt: FakeTrtState, tmp_path: Path, facts: dict[str, str], words: str
+    trt: FakeTrtState, tmp_path: Path, write_package: WritePackage, facts: dict[str, str], words: str
 ) -> None:
     with pytest.raises(HardwareError, match=words) as error:
-        modelrt.load(engine_package(tmp_path, trt, **facts), backend="tensorrt", environment=ENV)
+        modelrt.load(engine_package(write_package, tmp_path, trt, **facts), backend="tensorrt", environment=ENV)
     assert "modelrt build" in str(error.value)
     assert "Runtime" not in trt.calls
 
@@ -256,10 +202,10 @@ def test_an_engine_for_other_hardware_is_refused_before_tensorrt_sees_it(
 
 
 def test_auto_records_the_missing_engine_and_the_build_command_then_runs_the_next_backend(
-    trt: FakeTrtState, tmp_path: Path
+    trt: FakeTrtState, tmp_path: Path, write_package: WritePackage
 ) -> None:
     scaling_onnx(tmp_path / "model.onnx")
-    root = package(tmp_path, [("model.onnx", "onnx", None)])
+    root = write_package(tmp_path, [("model.onnx", "onnx", None)])
     explained = modelrt.explain(root, environment=ENV, all_candidates=True)
     with modelrt.load(root, environment=ENV) as model:
         loaded = model.plan
@@ -272,10 +218,10 @@ def test_auto_records_the_missing_engine_and_the_build_command_then_runs_the_nex
 
 
 def test_after_modelrt_build_auto_picks_tensorrt_and_explain_names_the_cached_engine(
-    trt: FakeTrtState, tmp_path: Path
+    trt: FakeTrtState, tmp_path: Path, write_package: WritePackage
 ) -> None:
     scaling_onnx(tmp_path / "model.onnx")
-    root = package(tmp_path, [("model.onnx", "onnx", None)])
+    root = write_package(tmp_path, [("model.onnx", "onnx", None)])
     (outcome,) = modelrt.build(root, precision="fp32", batch=(1, 2, 4), environment=ENV)
     assert not outcome.cached
     explained = modelrt.explain(root, environment=ENV)

@@ -14,10 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+
+from modelrt_trt.testing.gpu_stack import scaling_onnx
 
 BUILDER = r"""
 import hashlib, json, sys, time
@@ -27,20 +26,13 @@ import pytest
 
 from modelrt.backend import Artifact, BuildRequest
 from modelrt.devices import Device
-from modelrt.host_environment import Environment
-from modelrt.nvidia.gpus import Gpu
 from modelrt.options import RunOptions
 import modelrt_trt.builder as builder
-from modelrt_trt import availability, backend
-from modelrt_trt.testing.fake_cuda import FakeCuda, install_fake_cuda
-from modelrt_trt.testing.fake_tensorrt import FakeTrtState, install_fake_tensorrt
+from modelrt_trt import backend
+from modelrt_trt.testing.gpu_stack import nvidia_environment, use_fake_gpu_stack
 
 model, log = Path(sys.argv[1]), Path(sys.argv[2])
-patch = pytest.MonkeyPatch()
-install_fake_tensorrt(patch, FakeTrtState(cuda=install_fake_cuda(patch, FakeCuda())))
-for module in (availability, backend):
-    module.find_flavours = lambda: ("tensorrt",)
-availability.cuda_python_installed = lambda: True
+state = use_fake_gpu_stack(pytest.MonkeyPatch())
 real_build = builder.build_plan
 
 def slow_build(*args, **kwargs):
@@ -50,10 +42,8 @@ def slow_build(*args, **kwargs):
     return real_build(*args, **kwargs)
 
 builder.build_plan = slow_build
-gpu = Gpu(index=0, name="NVIDIA RTX A4000", compute_capability="8.6", cuda_index=0)
-env = Environment(system="Linux", nvidia_evidence=("dev/nvidia0",), nvidia_driver_version="550.54.14", gpus=(gpu,))
 trt = backend.TensorRTBackend()
-assert trt.availability(env, Device.parse("cuda:0")).usable
+assert trt.availability(nvidia_environment(state), Device.parse("cuda:0")).usable
 data = model.read_bytes()
 artifact = Artifact("main", "onnx", model, model.parent, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 outcome = trt.build(artifact, Device.parse("cuda:0"), RunOptions(), BuildRequest(precision="fp32"))
@@ -63,13 +53,7 @@ print(json.dumps({"cached": outcome.cached, "engine": str(outcome.engine)}))
 
 @pytest.fixture
 def model(tmp_path: Path) -> Path:
-    x = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 8, 8])
-    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 3, 8, 8])
-    two = numpy_helper.from_array(np.array(2.0, np.float32), "two")
-    graph = helper.make_graph([helper.make_node("Mul", ["images", "two"], ["scores"])], "doubling", [x], [y], [two])
-    path = tmp_path / "model.onnx"
-    onnx.save(helper.make_model(graph), str(path))
-    return path
+    return scaling_onnx(tmp_path / "model.onnx", batch=1)
 
 
 def start(model: Path, log: Path, name: str, cache: Path) -> subprocess.Popen[str]:

@@ -6,7 +6,6 @@ NVIDIA machine with the GPU that plan was built for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,9 @@ import pytest
 from modelrt.backend import Artifact
 from modelrt.engines.container import write_container
 from modelrt.engines.facts import EngineFacts
-from modelrt.host_environment import Environment
-from modelrt.nvidia.gpus import Gpu
 from modelrt.testing.conformance import BackendConformance
-from modelrt_trt import availability, backend
-from modelrt_trt.testing.fake_cuda import FakeCuda, install_fake_cuda
-from modelrt_trt.testing.fake_tensorrt import FakeTrtState, install_fake_tensorrt
+from modelrt_trt.testing.fake_tensorrt import FakeTrtState
+from modelrt_trt.testing.gpu_stack import nvidia_environment, use_fake_gpu_stack
 from modelrt_trt.testing.plan_format import encode_plan
 
 STATE = FakeTrtState()
@@ -33,20 +29,12 @@ class TestTensorRTBackend(BackendConformance):
     device = "cuda:0"
 
     @pytest.fixture(autouse=True)
-    def fake_gpu_stack(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-        state = FakeTrtState(cuda=install_fake_cuda(monkeypatch, FakeCuda()))
-        install_fake_tensorrt(monkeypatch, state)
-        for module in (availability, backend):
-            monkeypatch.setattr(module, "find_flavours", lambda: ("tensorrt",))
-        monkeypatch.setattr(availability, "cuda_python_installed", lambda: True)
-        yield
+    def fake_gpu_stack(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        use_fake_gpu_stack(monkeypatch)
 
     @pytest.fixture
     def environment(self) -> Any:
-        gpu = Gpu(index=0, name=STATE.gpu_name, compute_capability=STATE.compute_capability, cuda_index=0)
-        return Environment(
-            system="Linux", nvidia_evidence=("dev/nvidia0",), nvidia_driver_version="550.54.14", gpus=(gpu,)
-        )
+        return nvidia_environment(STATE)
 
     def make_artifact(self, directory: Path) -> Artifact:
         network = {
