@@ -12,7 +12,8 @@ from modelrt.host_environment import Environment
 from modelrt.nvidia.gpus import Gpu
 from modelrt_trt import availability
 from modelrt_trt.backend import TensorRTBackend
-from modelrt_trt.testing.fake_tensorrt import FakeTrtState, install_fake_tensorrt
+from modelrt_trt.testing.fake_tensorrt import FakeTrtState
+from modelrt_trt.testing.gpu_stack import use_fake_gpu_stack
 
 A4000 = Gpu(index=0, name="NVIDIA RTX A4000", compute_capability="8.6", cuda_index=0)
 
@@ -35,11 +36,7 @@ def jetson_host(**jetson: Any) -> Environment:
 @pytest.fixture
 def tensorrt(monkeypatch: pytest.MonkeyPatch) -> FakeTrtState:
     """A fake TensorRT 10.3 as the only installed flavour, and cuda-python present."""
-    state = FakeTrtState()
-    install_fake_tensorrt(monkeypatch, state)
-    monkeypatch.setattr(availability, "find_flavours", lambda: ("tensorrt",))
-    monkeypatch.setattr(availability, "cuda_python_installed", lambda: True)
-    return state
+    return use_fake_gpu_stack(monkeypatch)
 
 
 def check(env: Environment, device: str) -> Any:
@@ -92,9 +89,7 @@ def test_without_cuda_python_the_backend_is_not_usable(tensorrt: FakeTrtState, m
 
 
 def test_tensorrt_older_than_10_is_refused_with_the_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_fake_tensorrt(monkeypatch, FakeTrtState(version="8.6.2"))
-    monkeypatch.setattr(availability, "find_flavours", lambda: ("tensorrt",))
-    monkeypatch.setattr(availability, "cuda_python_installed", lambda: True)
+    use_fake_gpu_stack(monkeypatch, FakeTrtState(version="8.6.2"))
     result = check(gpu_host(A4000), "cuda:0")
     assert not result.usable
     assert "TensorRT 8.6.2 is too old for modelrt-trt, which needs TensorRT 10 or newer" in result.reason

@@ -192,10 +192,14 @@ def test_an_engine_that_fits_loads_from_a_package(
 def test_an_engine_for_other_hardware_is_refused_before_tensorrt_sees_it(
     trt: FakeTrtState, tmp_path: Path, write_package: WritePackage, facts: dict[str, str], words: str
 ) -> None:
+    root = engine_package(write_package, tmp_path, trt, **facts)
     with pytest.raises(HardwareError, match=words) as error:
-        modelrt.load(engine_package(write_package, tmp_path, trt, **facts), backend="tensorrt", environment=ENV)
+        modelrt.load(root, backend="tensorrt", environment=ENV)
     assert "modelrt build" in str(error.value)
     assert "Runtime" not in trt.calls
+    (explained,) = modelrt.explain(root, backend="tensorrt", environment=ENV).candidates
+    assert explained.status == CandidateStatus.FAILED
+    assert explained.reason == str(error.value)
 
 
 # ------------------------------------------------------------------------ auto, explain and modelrt.build

@@ -122,10 +122,11 @@ class Session(Protocol):
 class Backend(Protocol):
     """A way to run artifacts of some formats. Built without arguments from ``BackendSpec.factory``.
 
-    Optional: ``readiness(entry: ArtifactEntry, device, options, *, model: str) -> Availability | None``
-    says, from the manifest entry alone, whether a load of that artifact would succeed where
-    availability cannot know (a compiled engine is or is not cached); ``explain`` and ``pull`` ask it so
-    their plans match what ``load`` does. ``None`` means no opinion.
+    Optional: ``readiness(entry: ArtifactEntry, device, options, *, package: ModelPackage) ->
+    Availability | None`` says, without loading, whether a load of that artifact would succeed where
+    availability cannot know (a compiled engine is or is not cached, an engine file was built for other
+    hardware); ``explain`` and ``pull`` ask it so their plans match what ``load`` does. ``None`` means no
+    opinion. It must not trust what it reads: ``load`` verifies the files again.
     """
 
     def availability(self, env: Environment, device: Device) -> Availability:

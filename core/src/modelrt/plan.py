@@ -439,7 +439,7 @@ class BuiltBackends:
     def readiness(self, candidate: Candidate, package: ModelPackage, options: RunOptions) -> Availability | None:
         """Whether the candidate's artifact would load, for backends that can tell without loading.
 
-        ``Backend.readiness(entry, device, options, model=reference)`` is optional: ``None`` means "no
+        ``Backend.readiness(entry, device, options, package=package)`` is optional: ``None`` means "no
         opinion" (the availability stands). A check that raises is reported as a failed candidate, like a
         load would be.
         """
@@ -448,7 +448,7 @@ class BuiltBackends:
             return None
         (entry,) = [e for e in package.entries(candidate.role) if e.path == candidate.artifact]
         try:
-            result = check(entry, Device.parse(candidate.device), options, model=package.reference)
+            result = check(entry, Device.parse(candidate.device), options, package=package)
         except Exception as error:
             return Availability(False, f"readiness check failed: {type(error).__name__}: {error}")
         return result if isinstance(result, Availability) or result is None else None

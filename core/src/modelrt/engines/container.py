@@ -29,6 +29,7 @@ import hashlib
 import json
 import struct
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -39,7 +40,7 @@ from modelrt.engines.facts import EngineFacts
 from modelrt.engines.foreign import PLAN_MAGICS, bare_plan_facts, is_bare_plan, split_ultralytics, ultralytics_facts
 from modelrt.errors import IntegrityError, PackageError
 
-__all__ = ["ENGINE_KINDS", "HEADER_VERSION", "MAGIC", "EngineFile", "read_engine", "write_container"]
+__all__ = ["ENGINE_KINDS", "HEADER_VERSION", "MAGIC", "EngineFile", "peek_facts", "read_engine", "write_container"]
 
 MAGIC = b"MRTENGN\x00"
 HEADER_VERSION = 1
@@ -107,6 +108,31 @@ def read_engine(data: bytes | bytearray | memoryview, *, name: str) -> EngineFil
         f"{name} is not a TensorRT engine: {found}; modelrt reads modelrt engine containers, "
         f"bare TensorRT plans and Ultralytics .engine files"
     )
+
+
+def peek_facts(path: Path) -> EngineFacts | None:
+    """The facts an engine file records, reading only its header (for ``explain``: no plan is read or
+    checked, so ``read_engine`` must still run before the plan is used). ``None`` when the file cannot
+    be read or is not a modelrt container or a bare plan (Ultralytics facts need the whole metadata)."""
+    try:
+        with path.open("rb") as file:
+            prefix = file.read(_PREFIX.size)
+            if len(prefix) >= len(MAGIC) and prefix[: len(MAGIC)] != MAGIC:
+                return bare_plan_facts(memoryview(prefix)) if is_bare_plan(memoryview(prefix)) else None
+            if len(prefix) < _PREFIX.size:
+                return None
+            _, version, flags, header_length, _, _, header_digest = _PREFIX.unpack(prefix)
+            if version != HEADER_VERSION or flags:
+                return None
+            header = file.read(header_length)
+    except OSError:
+        return None
+    if hashlib.sha256(header).digest() != header_digest:
+        return None
+    try:
+        return _header_facts(memoryview(header), path.name)
+    except PackageError:
+        return None
 
 
 def _read_container(view: memoryview, name: str) -> EngineFile:

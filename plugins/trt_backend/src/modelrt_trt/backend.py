@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from modelrt.host_environment import Environment
     from modelrt.manifest import ArtifactEntry
     from modelrt.options import RunOptions
+    from modelrt.packages import ModelPackage
     from modelrt.specs import Availability
     from modelrt_trt.session import TensorRTSession
 
@@ -127,21 +128,23 @@ class TensorRTBackend:
         )
 
     def readiness(
-        self, entry: ArtifactEntry, device: Device, options: RunOptions, *, model: str
+        self, entry: ArtifactEntry, device: Device, options: RunOptions, *, package: ModelPackage
     ) -> Availability | None:
-        """For ``explain``: whether an engine for this ONNX artifact is cached (a load needs one)."""
+        """For ``explain``: whether an ONNX artifact has a cached engine, and whether an engine file fits."""
         from modelrt.specs import Availability
 
         settings = TrtSettings.from_options(options)
+        gpu = target_gpu(self._environment(), device)
+        if entry.format == "tensorrt-engine":
+            return _engine_file_readiness(entry, package, gpu, settings)
         if entry.format != "onnx" or entry.sha256 is None:
             return None
         if settings.build:
             return Availability(True, f"a load builds the TensorRT engine first ({TYPICAL_BUILD_TIME})")
         api = _api(settings.flavour)
-        gpu = target_gpu(self._environment(), device)
         found = self._cached_engine(entry.sha256.lower(), api, device, gpu, options, settings)
         if found is None:
-            command = f"modelrt build {model} --backend tensorrt"
+            command = f"modelrt build {package.reference} --backend tensorrt"
             return Availability(False, _not_built(entry.path, api, gpu, command), command)
         key, _ = found
         return Availability(True, f"{api.describe}, cached {key.precision} engine {key.digest()} for {gpu.describe()}")
@@ -175,19 +178,9 @@ class TensorRTBackend:
 
         engine_file = read_engine(data, name=name)
         facts = _with_manifest_target(engine_file.facts, artifact)
-        flavour = facts.flavour or settings.flavour or _first_flavour()
-        if settings.flavour is not None and facts.flavour is not None and settings.flavour != facts.flavour:
-            raise InputError(f"{name} is a {facts.flavour} plan; it cannot run on the {settings.flavour} requested")
-        installed = find_flavours()
-        if flavour not in installed:
-            raise HardwareError(
-                f"{name} is a {flavour} plan, which only {flavour}'s own runtime loads, and this environment has "
-                f"{', '.join(installed) or 'no TensorRT'}; install {flavour} or `{_build_command(artifact, device)}` "
-                "to build an engine with the TensorRT installed here"
-            )
-        api = _api(flavour)
-        host = _engine_host(api, gpu)
-        warnings = refuse_misfit(facts, host, engine=name, rebuild=_build_command(artifact, device))
+        rebuild = _build_command(artifact, device)
+        api = _engine_api(facts, settings.flavour, name, rebuild)
+        warnings = refuse_misfit(facts, _engine_host(api, gpu), engine=name, rebuild=rebuild)
         unknown = [fact for fact in ("tensorrt_version", "compute_capability") if getattr(facts, fact) is None]
         if unknown:
             notes.append(
@@ -274,6 +267,42 @@ class TensorRTBackend:
         dla_note = f"; {fallback} layers fall back to the GPU" if fallback else ""
         summary = f"{api.describe}, {why}, for {gpu.describe()}{dla_note}"
         return BuildOutcome(artifact.role, artifact.file.name, path, False, time.monotonic() - started, summary)
+
+
+def _engine_file_readiness(
+    entry: ArtifactEntry, package: ModelPackage, gpu: TargetGpu, settings: TrtSettings
+) -> Availability | None:
+    """An engine file whose recorded facts do not fit this host, from its header alone; else no opinion."""
+    from modelrt.engines.container import peek_facts
+    from modelrt.engines.fit import refuse_misfit
+    from modelrt.specs import Availability
+
+    rebuild = f"modelrt build {package.reference} --backend tensorrt"
+    try:
+        facts = peek_facts(package.resolve_path(entry.path))
+        if facts is None:
+            return None
+        api = _engine_api(facts, settings.flavour, entry.path, rebuild)
+        refuse_misfit(facts, _engine_host(api, gpu), engine=entry.path, rebuild=rebuild)
+    except ModelRTError as error:
+        return Availability(False, str(error))
+    return None
+
+
+def _engine_api(facts: EngineFacts, requested: str | None, name: str, rebuild: str) -> TrtModule:
+    """The TensorRT that must run an engine: the flavour it records (a plan of one product is never
+    handed to another), else the one requested, else the first installed."""
+    flavour = facts.flavour or requested or _first_flavour()
+    if requested is not None and facts.flavour is not None and requested != facts.flavour:
+        raise InputError(f"{name} is a {facts.flavour} plan; it cannot run on the {requested} requested")
+    installed = find_flavours()
+    if flavour not in installed:
+        raise HardwareError(
+            f"{name} is a {flavour} plan, which only {flavour}'s own runtime loads, and this environment has "
+            f"{', '.join(installed) or 'no TensorRT'}; install {flavour}, or `{rebuild}` to build an engine "
+            "with the TensorRT installed here"
+        )
+    return _api(flavour)
 
 
 def _not_built(artifact: str, api: TrtModule, gpu: TargetGpu, command: str) -> str:
