@@ -13,4 +13,3 @@ def test_without_a_gpu_the_benchmark_says_so_and_exits_cleanly(
     monkeypatch.setattr(tensorrt_gpu, "missing_requirement", lambda: "no NVIDIA GPU visible")
     assert tensorrt_gpu.main([]) == 0
     assert capsys.readouterr().out == "skipped: no NVIDIA GPU visible; the TensorRT benchmark needs an NVIDIA GPU\n"
-

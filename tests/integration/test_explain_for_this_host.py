@@ -61,7 +61,12 @@ def test_explain_all_ranks_every_candidate_with_reasons_naming_what_is_installed
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     ranked = [(c["backend"], c["device"]) for c in plan["candidates"]]
-    assert ranked == [("tensorrt", "cuda:0"), ("onnxruntime", "cuda:0"), ("onnxruntime", "coreml"), ("onnxruntime", "cpu")]
+    assert ranked == [
+        ("tensorrt", "cuda:0"),
+        ("onnxruntime", "cuda:0"),
+        ("onnxruntime", "coreml"),
+        ("onnxruntime", "cpu"),
+    ]
     assert plan["hidden_devices"] == []
     assert plan["candidates"][0]["reason"].startswith("no NVIDIA GPU for TensorRT")
     cuda_reason = plan["candidates"][1]["reason"]
