@@ -7,7 +7,8 @@ keeps the warnings and errors of the calling thread while a ``capture()`` block 
 raised for a ``None`` return quotes them.
 
 Severity mapping: INTERNAL_ERROR → CRITICAL, ERROR → ERROR, WARNING → WARNING, INFO and VERBOSE → DEBUG
-(INFO is TensorRT's running commentary on a build, dozens of lines per engine).
+(INFO is TensorRT's running commentary on a build, dozens of lines per engine). Messages known to be
+noise whatever their severity (``NOISE``) go to DEBUG and are never quoted in errors.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["LOGGER_NAME", "make_logger", "python_level_for", "quoted"]
+__all__ = ["LOGGER_NAME", "NOISE", "make_logger", "python_level_for", "quoted"]
 
 LOGGER_NAME = "modelrt.trt"
 logger = logging.getLogger(LOGGER_NAME)
@@ -30,6 +31,9 @@ _LEVEL_BY_SEVERITY_NAME = {
     "INFO": logging.DEBUG,
     "VERBOSE": logging.DEBUG,
 }
+#: TensorRT for RTX logs this as an INTERNAL_ERROR when its logger is first used from a new thread, and
+#: then works normally: it describes TensorRT's own log routing, not a failure.
+NOISE = ("Thread context has not been set",)
 #: A captured message is quoted in an error; a huge one must not flood it.
 _MAX_CAPTURED_CHARS = 600
 _MAX_CAPTURED_MESSAGES = 20
@@ -57,7 +61,7 @@ def make_logger(trt: Any) -> Any:
             self._captures = threading.local()
 
         def log(self, severity: Any, msg: str) -> None:
-            level = python_level_for(severity)
+            level = logging.DEBUG if msg.startswith(NOISE) else python_level_for(severity)
             logger.log(level, "%s", msg)
             if level >= logging.WARNING:
                 for captured in getattr(self._captures, "lists", ()):
