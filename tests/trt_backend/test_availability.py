@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import attrs
 import pytest
 
 from modelrt.devices import Device
@@ -118,3 +119,18 @@ def test_a_pypi_tensorrt_wheel_on_a_jetson_is_refused_with_the_uninstall(tensorr
 def test_on_a_jetson_without_tensorrt_the_fix_points_to_jetpack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(availability, "find_flavours", lambda: ())
     assert "TensorRT comes with JetPack" in (check(jetson_host(), "cuda:0").fix or "")
+
+
+def test_on_a_jetson_whose_venv_hides_jetpacks_bindings_the_reason_says_how_to_see_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(availability, "find_flavours", lambda: ())
+    bindings = [{"python": "3.10", "path": "/usr/lib/python3.10/dist-packages/tensorrt", "version": "10.3.0"}]
+    env = attrs.evolve(jetson_host(tensorrt_bindings=bindings), python_version="3.10.12")
+    reason = check(env, "cuda:0").reason
+    assert "JetPack's TensorRT bindings for Python 3.10 are in /usr/lib/python3.10/dist-packages/tensorrt" in reason
+    assert "--system-site-packages" in reason
+    other_python = attrs.evolve(env, python_version="3.12.3")
+    assert check(other_python, "cuda:0").reason == (
+        "JetPack's TensorRT bindings are built for Python 3.10, not for this Python 3.12"
+    )

@@ -74,7 +74,7 @@ def check_availability(env: Environment, device: Device, flavour: str | None) ->
             install_command(env),
         )
     if not installed:
-        return Availability(False, "TensorRT is not installed (no tensorrt module)", install_command(env))
+        return Availability(False, _missing_tensorrt(env), install_command(env))
     if not cuda_python_installed():
         return Availability(
             False,
@@ -94,3 +94,20 @@ def check_availability(env: Environment, device: Device, flavour: str | None) ->
             False, f"{device}: this Jetson has {gpu.dla_cores} DLA cores (dla:0..dla:{gpu.dla_cores - 1})"
         )
     return Availability(True, f"{api.describe} on {device} ({gpu.describe()})", None)
+
+
+def _missing_tensorrt(env: Environment) -> str:
+    """Why no TensorRT module is found; on a Jetson, where JetPack's bindings are if this Python misses them."""
+    bindings = (jetson_facts(env) or {}).get("tensorrt_bindings") or []
+    python = ".".join((env.python_version or "").split(".")[:2])
+    ours = [binding for binding in bindings if binding.get("python") == python]
+    if ours:
+        return (
+            f"JetPack's TensorRT bindings for Python {python} are in {ours[0].get('path')}, but this Python does not "
+            "see them (a virtual environment without system site packages); recreate it with "
+            "`python3 -m venv --system-site-packages`"
+        )
+    if bindings:
+        built_for = ", ".join(sorted(str(binding.get("python")) for binding in bindings))
+        return f"JetPack's TensorRT bindings are built for Python {built_for}, not for this Python {python}"
+    return "TensorRT is not installed (no tensorrt module)"
