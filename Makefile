@@ -76,7 +76,8 @@ demo-torch: $(VENV)/.installed
 
 # ----------------------------------------------------------------------------------------------- tests
 
-test: test-main test-py310
+# Lint first: a style or typing fault fails `make test` (and CI) in seconds, before the long runs.
+test: lint test-main test-py310
 
 test-main: $(VENV)/.installed
 	$(PY) -m pytest tests -m "not slow"
@@ -108,8 +109,8 @@ test-py310-run: $(VENV310)/.installed
 	$(VENV310)/bin/python -m pytest tests/core tests/jetson -m "not slow" -p no:cacheprovider
 
 lint: $(VENV)/.installed
-	$(UV) pip install --quiet --python $(PY) ruff mypy
 	$(VENV)/bin/ruff check core plugins tests benchmarks demo
+	$(VENV)/bin/ruff format --check core plugins tests benchmarks demo
 	$(VENV)/bin/mypy
 
 clean:

@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 
 PROJECT_NAME = "modelrt"
 
-#: Version of this hook contract. A plugin built against a newer major is reported as broken.
-HOOKSPEC_VERSION = 1
-
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
