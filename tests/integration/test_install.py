@@ -115,7 +115,7 @@ def test_make_install_refuses_an_extra_that_does_not_exist() -> None:
     completed = make("-n", "install", "EXTRAS=onnx,gpu")
     assert completed.returncode != 0
     assert (
-        "unknown extra 'gpu'; choose from onnx, onnx-gpu, torch, cpu, trt-cu12, trt-cu13, jetson, hub"
+        "unknown extra 'gpu'; choose from onnx, onnx-gpu, torch, cpu, trt-cu12, trt-cu13, jetson, hub, ray"
         in completed.stderr
     )
 

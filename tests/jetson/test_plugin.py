@@ -69,5 +69,5 @@ def test_the_distribution_declares_its_entry_point_and_core_range_and_no_tensorr
     distribution = importlib.metadata.distribution("modelrt-jetson")
     entry_points = [(point.group, point.name, point.value) for point in distribution.entry_points]
     assert entry_points == [("modelrt.plugins", "jetson", "modelrt_jetson.plugin")]
-    assert distribution.requires == ["modelrt-core<1,>=0.1"]
+    assert distribution.requires == ["modelrt-core<1,>=0.2"]
     assert distribution.metadata["Requires-Python"] == ">=3.10"

@@ -56,8 +56,9 @@ def test_jetpack_61_bare_metal_describes_the_board_and_offers_the_docker_route(r
     )
     assert "System TensorRT 10.3.0 (/usr/lib/aarch64-linux-gnu/libnvinfer.so.10.3.0)" in finding.message
     assert finding.fix == (
-        "for the verified setup, run modelrt in a container: docker run --runtime nvidia -it --rm "
-        "nvcr.io/nvidia/l4t-jetpack:r36.4.0"
+        "for the verified setup, run modelrt in a container: docker/jetson-jp6/Dockerfile in a modelrt clone "
+        "builds one FROM nvcr.io/nvidia/l4t-jetpack:r36.4.0 (`docker build -f docker/jetson-jp6/Dockerfile "
+        "-t modelrt:jetson-jp6 .` in the clone's root, then `docker run --rm --runtime nvidia modelrt:jetson-jp6`)"
     )
 
 

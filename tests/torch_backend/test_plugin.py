@@ -36,7 +36,7 @@ def test_the_distribution_names_its_entry_point_and_core_range() -> None:
     assert (entry_point.name, entry_point.value) == ("torch", "modelrt_torch.plugin")
     requirements = [Requirement(text) for text in distribution.requires or []]
     core = next(r for r in requirements if r.name == "modelrt-core")
-    assert str(core.specifier) == "<1,>=0.1"
+    assert str(core.specifier) == "<1,>=0.2"
 
 
 def test_torch_comes_only_through_the_extra_named_torch() -> None:

@@ -17,8 +17,8 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from modelrt._version import __version__
 from modelrt.cli_output import EXIT_STDOUT_CLOSED, discard_stdout, escaped, stdout_reserved_for_document, write_json
+from modelrt.cli_version import ShowVersions
 from modelrt.errors import ModelRTError
 
 __all__ = ["build_parser", "main"]
@@ -49,14 +49,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     import attrs
 
     from modelrt.api import plugins
+    from modelrt.cli_version import plugin_line
 
     infos = plugins()
     if args.json:
         _print_json([attrs.asdict(info) for info in infos])
         return 0
     for info in infos:
-        version = f" {info.version}" if info.version else ""
-        print(f"{info.name} ({info.distribution or '?'}{version}): {info.status}")
+        print(plugin_line(info))
         for kind, names in info.registers.items():
             if names:
                 print(f"    {kind}: {', '.join(names)}")
@@ -148,9 +148,7 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more and show tracebacks"
     )
-    parser.add_argument(
-        "--version", action="version", version=f"modelrt-core {__version__}", help="print the version and exit"
-    )
+    parser.add_argument("--version", action=ShowVersions)
 
 
 MODEL_HELP = "a package directory, a model file a plugin reads (e.g. an Ultralytics .onnx), or a reference"
@@ -290,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_build_command(sub)
 
     add_engine_commands(sub, _add_global_options)
+    from modelrt.cli_new_plugin import add_new_plugin_command
+    from modelrt.cli_serve import add_serve_command
+
+    add_serve_command(sub, _add_load_options, _load_kwargs)
+    add_new_plugin_command(sub)
     for command in sub.choices.values():
         _add_global_options(command)
     return parser

@@ -20,19 +20,24 @@ JSON schema (``report_to_dict``), version 1; keys are only ever added within a v
                         "status": str, "note": str} | null}      # null: a row outside the matrix
       ],
       "plugins": [{"name": ..., "distribution": ..., "version": ..., "status": ...,
-                   "error": ..., "registers": ...}, ...],        # as the plugin manager lists them
+                   "error": ..., "registers": ..., "core_range": ...}, ...],  # as the plugin manager lists them
       "installation": {"source_tree": str | null,   # the checkout modelrt-core was installed from;
                        "editable": bool},            # null: a package index (or a wheel file)
       "install_commands": [str, ...],  # pip install "a" "b" for every finding's install entries,
                                        # merged, then one pip install "c" --index-url URL per index
       "install_command": str | null,  # install_commands joined with " && ": one line for a shell
-      "installed": bool | null  # whether all of it is already installed in this Python environment; null
+      "installed": bool | null, # whether all of it is already installed in this Python environment; null
                                 # where that cannot be told: a fake host root (MODELRT_HOST_ROOT), or a build
                                 # from another package index (a Jetson's torch)
+      "image": {"image": str, "row": str | null, "version": str | null, "revision": str | null,
+                "created": str | null, "base": str | null} | null,  # the modelrt image this runs in
+                                                                     # (its /etc/modelrt/image.json)
+      "docker_image": {"name": str, "dockerfile": str, "build_command": str, "run_command": str,
+                       "builds_on": str} | null  # modelrt's image for the first verdict's row
     }
 
-``index_url``, ``index_install``, ``install_commands``, ``installation`` and ``installed`` were added within
-version 1.
+``index_url``, ``index_install``, ``install_commands``, ``installation``, ``installed``, ``image`` and
+``docker_image`` were added within version 1.
 
 Findings' ``install`` entries name released distributions (``modelrt[onnx]``); ``install_commands``
 follow ``installation``: from a source tree they name the tree's directories instead
@@ -51,7 +56,9 @@ from typing import Any
 import attrs
 import cattrs
 
+from modelrt.docker_images import DockerImage, ImageLabel, image_for_row, read_image_label
 from modelrt.hardware_matrix import find_row
+from modelrt.host import Host
 from modelrt.host_environment import Environment
 from modelrt.installation import FROM_INDEX, Installation, detect_installation, requirements_installed
 from modelrt.nvidia.gpus import Gpu
@@ -90,9 +97,10 @@ class EnvironmentReport:
     """What ``modelrt env`` shows: the environment, every Finding, every plugin, what to install.
 
     ``plugins`` are the plugin manager's listing as plain dicts (``name``, ``distribution``,
-    ``version``, ``status``, ``error``, ``registers``). ``install_commands`` are the pip commands
-    this host needs, in order, for the way modelrt is installed (``installation``); ``install_command``
-    is all of them as one shell line.
+    ``version``, ``status``, ``error``, ``registers``, ``core_range``). ``install_commands`` are the pip
+    commands this host needs, in order, for the way modelrt is installed (``installation``); ``install_command``
+    is all of them as one shell line. ``image`` is the label of the modelrt image this process runs in;
+    ``docker_image`` is modelrt's image for the row of the first verdict that has one.
     """
 
     environment: Environment
@@ -102,6 +110,8 @@ class EnvironmentReport:
     install_commands: tuple[str, ...] = ()
     installation: Installation = FROM_INDEX
     installed: bool | None = None
+    image: ImageLabel | None = None
+    docker_image: DockerImage | None = None
 
 
 def install_commands(findings: Iterable[Finding], installation: Installation = FROM_INDEX) -> tuple[str, ...]:
@@ -149,6 +159,7 @@ def build_report(
     findings = tuple(findings)
     commands = install_commands(findings, installation)
     installed = _all_installed(env, findings)
+    host = Host(Path(env.host_root)) if env.host_root is not None else Host()
     return EnvironmentReport(
         environment=env,
         findings=findings,
@@ -157,6 +168,8 @@ def build_report(
         install_commands=commands,
         installation=installation,
         installed=installed,
+        image=read_image_label(host),
+        docker_image=next(filter(None, (image_for_row(finding.row) for finding in findings)), None),
     )
 
 
@@ -187,6 +200,20 @@ def report_to_dict(report: EnvironmentReport) -> dict[str, Any]:
         "install_commands": list(report.install_commands),
         "install_command": report.install_command,
         "installed": report.installed,
+        "image": _CONVERTER.unstructure(report.image) if report.image is not None else None,
+        "docker_image": _docker_image_to_dict(report.docker_image),
+    }
+
+
+def _docker_image_to_dict(image: DockerImage | None) -> dict[str, str] | None:
+    if image is None:
+        return None
+    return {
+        "name": image.name,
+        "dockerfile": image.dockerfile,
+        "build_command": image.build_command,
+        "run_command": image.run_command,
+        "builds_on": image.builds_on,
     }
 
 
@@ -203,15 +230,17 @@ def _finding_to_dict(finding: Finding) -> dict[str, Any]:
 def render_report(report: EnvironmentReport) -> str:
     """Human-readable text for a terminal, ending with the line that asks to paste it into an issue."""
     sections = [
-        _host_section(report.environment, report.installation),
+        _host_section(report.environment, report.installation, report.image),
         _findings_section(report.findings),
         _plugins_section(report.plugins),
-        _install_section(report.install_commands, report.installed),
     ]
+    if report.docker_image is not None and report.image is None:
+        sections.append(_docker_section(report.docker_image))
+    sections.append(_install_section(report.install_commands, report.installed))
     return "\n\n".join(sections) + f"\n\n{_CLOSING_LINE}\n"
 
 
-def _host_section(env: Environment, installation: Installation) -> str:
+def _host_section(env: Environment, installation: Installation, image: ImageLabel | None) -> str:
     lines = ["modelrt environment"]
     if env.host_root is not None:
         lines.append(_field("Host root", f"{env.host_root} (a fake root: the facts below come from its files)"))
@@ -224,6 +253,8 @@ def _host_section(env: Environment, installation: Installation) -> str:
     lines.append(_field("Memory", _memory_words(env.memory_bytes)))
     lines.append(_field("Python", f"{env.python_implementation or '?'} {env.python_version or '?'}"))
     lines.append(_field("Container", env.container or "unknown"))
+    if image is not None:
+        lines.append(_field("Image", _image_words(image)))
     runtimes = ", ".join(f"{name} {version}" for name, version in env.runtimes.items())
     lines.append(_field("Runtimes", runtimes or "none installed"))
     if env.has_nvidia_gpu:
@@ -380,6 +411,31 @@ def _install_section(commands: tuple[str, ...], installed: bool | None) -> str:
         )
     return "\n".join(
         ["Install what this host needs", *(f"  {command}" for command in commands or ("nothing to install",))]
+    )
+
+
+def _image_words(image: ImageLabel) -> str:
+    """``modelrt cpu-onnx 0.1.0 (row cpu-x86_64-linux, revision 1a2b3c, on python:3.12-slim-bookworm)``."""
+    details = [
+        f"{label} {value}"
+        for label, value in (("row", image.row), ("revision", image.revision), ("built", image.created))
+        if value and value != "unknown"
+    ]
+    if image.base:
+        details.append(f"on {image.base}")
+    words = " ".join(part for part in ("modelrt", image.image, image.version) if part)
+    return f"{words} ({', '.join(details)})" if details else words
+
+
+def _docker_section(image: DockerImage) -> str:
+    """modelrt's image for this host's row, and the commands that build and run it in a modelrt clone."""
+    return "\n".join(
+        [
+            "Docker image for this row",
+            _wrapped(f"{image.dockerfile}, built in the root of a modelrt clone on {image.builds_on}:", indent="  "),
+            f"    {image.build_command}",
+            f"    {image.run_command}",
+        ]
     )
 
 

@@ -48,6 +48,7 @@ META_EXTRAS: dict[str, tuple[str, ...]] = {
     "trt-cu13": ("modelrt-trt[cu13]",),
     "jetson": ("modelrt-jetson", "modelrt-onnx", "modelrt-torch", "modelrt-trt"),
     "hub": ("modelrt-core[hub]",),
+    "ray": ("modelrt-core[ray]",),
 }
 
 #: Where each of modelrt's distributions lives in a source tree.

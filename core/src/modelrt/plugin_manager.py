@@ -101,7 +101,9 @@ class PluginInfo:
 
     ``name`` is the entry-point name (``builtin`` for the core's own); ``registers`` maps
     ``backends``/``architectures``/``sources`` to the names it registered (empty unless it works);
-    ``error`` says why a plugin is broken or disabled, and what to do.
+    ``error`` says why a plugin is broken or disabled, and what to do; ``core_range`` is the
+    ``modelrt-core`` range its distribution declares (``>=0.2,<1``), ``None`` where it declares none or
+    was not looked at (a disabled plugin).
     """
 
     name: str
@@ -110,6 +112,7 @@ class PluginInfo:
     status: PluginStatus = attrs.field(converter=PluginStatus)
     error: str | None = None
     registers: dict[str, tuple[str, ...]] = attrs.field(factory=dict, hash=False)
+    core_range: str | None = None
 
 
 @attrs.define
@@ -124,13 +127,16 @@ class _PluginRecord:
     cause: BaseException | None = None
     plugin: object = None
     registers: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    core_range: str | None = None
     #: What the plugin asked to register, kept until every plugin has been heard (contested names).
     claims: dict[str, tuple[Any, ...]] = attrs.field(factory=dict)
 
     def info(self) -> PluginInfo:
         registers: dict[str, tuple[str, ...]] = {_registers_key(kind): () for kind in _REGISTRATIONS}
         registers.update(self.registers)
-        return PluginInfo(self.name, self.distribution, self.version, self.status, self.error, registers)
+        return PluginInfo(
+            self.name, self.distribution, self.version, self.status, self.error, registers, self.core_range
+        )
 
     def label(self) -> str:
         return f"{self.name!r} ({self.distribution})" if self.distribution else repr(self.name)
@@ -351,6 +357,7 @@ class PluginManager:
                 continue
             if not str(requirement.specifier):
                 return False
+            record.core_range = _range_text(requirement.specifier)
             if requirement.specifier.contains(CORE_VERSION, prereleases=True):
                 return True
             raise self._break(
@@ -493,6 +500,11 @@ class PluginManager:
             self._pm.unregister(name=record.name)
         logger.warning("plugin %s is broken and was skipped: %s", record.label(), record.error)
         return _PluginBroke(record.name)
+
+
+def _range_text(specifier: Any) -> str:
+    """A specifier set lower bounds first, as people write it (``>=0.2,<1``; packaging sorts it ``<1,>=0.2``)."""
+    return ",".join(sorted((str(spec) for spec in specifier), key=lambda spec: (not spec.startswith(">"), spec)))
 
 
 def _registers_key(kind: str) -> str:

@@ -136,6 +136,8 @@ def test_report_json_has_the_documented_top_level_keys(linux_report: Environment
         "install_commands",
         "install_command",
         "installed",
+        "image",
+        "docker_image",
     }
     assert data["schema"] == REPORT_SCHEMA == 1
     assert data["install_commands"] == ['pip install "modelrt[onnx]"']

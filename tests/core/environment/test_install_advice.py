@@ -125,6 +125,7 @@ def test_from_an_index_the_advice_names_the_released_extras() -> None:
         ("trt-cu13", ["plugins/trt_backend[cu13]"]),
         ("jetson", ["plugins/jetson", "plugins/onnx_backend", "plugins/torch_backend", "plugins/trt_backend"]),
         ("hub", ["core[hub]"]),
+        ("ray", ["core[ray]"]),
     ],
 )
 def test_from_a_checkout_each_extra_becomes_the_directories_it_pulls(

@@ -111,6 +111,7 @@ def test_plugin_info_serialises_to_json(backend_plugin):
         "status": "ok",
         "error": None,
         "registers": {"backends": ["first"], "architectures": [], "sources": []},
+        "core_range": None,
     }
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from modelrt_jetson.facts import JetsonFacts, PythonDistribution, TensorRTBindings
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["JetsonFacts", "PythonDistribution", "TensorRTBindings", "__version__"]
 

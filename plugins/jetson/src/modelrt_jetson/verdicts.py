@@ -15,6 +15,7 @@ computed from the detected JetPack and CUDA. Nothing is installed, only advised.
 from __future__ import annotations
 
 from modelrt.compatibility import JETSON_FACTS_KEY
+from modelrt.docker_images import JETSON_JP5_IMAGE, JETSON_JP6_IMAGE
 from modelrt.errors import InputError
 from modelrt.hardware_matrix import matrix_status
 from modelrt.host_environment import Environment
@@ -100,8 +101,9 @@ def _row_verdict(facts: JetsonFacts, env: Environment) -> Finding:
             Severity.WARNING,
             f"{board} on {release}, bare metal: experimental. JetPack 6.1 is verified in Docker; directly on the "
             f"board it is expected to work, but is not verified. {stack}",
-            fix=f"for the verified setup, run modelrt in a container: docker run --runtime nvidia -it --rm "
-            f"{l4t_jetpack_image(l4t)}",
+            fix=f"for the verified setup, run modelrt in a container: {JETSON_JP6_IMAGE.dockerfile} in a modelrt clone "
+            f"builds one FROM {l4t_jetpack_image(l4t)} (`{JETSON_JP6_IMAGE.build_command}` in the clone's root, "
+            f"then `{JETSON_JP6_IMAGE.run_command}`)",
         )
     if is_jetpack_51(l4t):
         return _jetpack_51(facts, l4t, board, release, where, stack)
@@ -133,8 +135,9 @@ def _jetpack_51(facts: JetsonFacts, l4t: L4TVersion, board: str, release: str, w
         "board itself.",
         fix=(
             f"take the Docker route: build an image FROM {l4t_jetpack_image(l4t)} (R35 images run on any R35 host) "
-            f"that adds {_PYTHON_FLOOR} and a GPU build of onnxruntime for it, run it with `docker run --runtime "
-            f'nvidia`, and pip install "{JETSON_EXTRA}" inside; or flash JetPack 6.1, where modelrt runs on the board'
+            f"that adds {_PYTHON_FLOOR} and a GPU build of onnxruntime for it: {JETSON_JP5_IMAGE.dockerfile} in a "
+            f"modelrt clone is that image (`{JETSON_JP5_IMAGE.build_command}` in the clone's root, then "
+            f"`{JETSON_JP5_IMAGE.run_command}`); or flash JetPack 6.1, where modelrt runs on the board"
         ),
     )
 

@@ -1,3 +1,3 @@
 """ONNX Runtime backend for modelrt. Importing this package imports no onnxruntime."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,3 +1,3 @@
 """TensorRT backend for modelrt. Importing this package imports no TensorRT and no CUDA library."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,0 +1,1 @@
+"""Tools for maintaining this repository; no distribution ships them."""

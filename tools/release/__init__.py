@@ -1,0 +1,13 @@
+"""Build, check and collect every distribution of this repository for a release: ``python -m tools.release``.
+
+A release is all-or-nothing: each distribution's version and changelog are checked before anything is
+built, every wheel and sdist is built into a scratch directory and checked there, and only a complete,
+checked set is moved into the output directory.
+"""
+
+from __future__ import annotations
+
+from tools.release.errors import ReleaseError
+from tools.release.release import Release, release
+
+__all__ = ["Release", "ReleaseError", "release"]
