@@ -15,7 +15,8 @@ from packaging.utils import canonicalize_name
 from tools.release import Release
 
 RUNTIMES = {"onnxruntime", "onnxruntime-gpu", "torch", "tensorrt-cu12", "tensorrt-cu13", "cuda-python"} | {
-    "huggingface-hub"
+    "huggingface-hub",
+    "ray",
 }
 BASE = {"modelrt", "modelrt-core"}
 EXPECTED = {
@@ -28,6 +29,7 @@ EXPECTED = {
     # On a Jetson the runtimes come from JetPack and the Jetson wheel index, never from these extras.
     "jetson": (BASE | {"modelrt-jetson", "modelrt-onnx", "modelrt-torch", "modelrt-trt"}, set()),
     "hub": (BASE, {"huggingface-hub"}),
+    "ray": (BASE, {"ray"}),
 }
 
 

@@ -15,7 +15,8 @@ def test_every_distribution_of_the_repository_is_released(released_modelrt: Rele
     names = {distribution.name for distribution in released_modelrt.distributions}
     assert names == {"modelrt", "modelrt-core", *PLUGINS}
     assert len(released_modelrt.files) == 2 * len(names)
-    assert released_modelrt.warnings == ()
+    # Built as a snapshot: the only changelog problem allowed between releases is work "Unreleased".
+    assert all("has an 'Unreleased' section" in warning for warning in released_modelrt.warnings)
 
 
 def test_the_core_wheel_holds_the_manifest_schema_the_type_marker_and_the_command(released_modelrt: Release) -> None:
