@@ -19,13 +19,15 @@ def test_every_distribution_of_the_repository_is_released(released_modelrt: Rele
     assert all("has an 'Unreleased' section" in warning for warning in released_modelrt.warnings)
 
 
-def test_the_core_wheel_holds_the_manifest_schema_the_type_marker_and_the_command(released_modelrt: Release) -> None:
+def test_the_core_wheel_holds_its_data_files_the_type_marker_and_the_command(released_modelrt: Release) -> None:
     (core,) = [distribution for distribution in released_modelrt.distributions if distribution.name == "modelrt-core"]
     (wheel,) = [path for path in released_modelrt.files if path.name == f"{core.file_stem}-py3-none-any.whl"]
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = archive.read(f"{core.file_stem}.dist-info/entry_points.txt").decode()
-    assert {"modelrt/schemas/manifest.schema.json", "modelrt/py.typed"} <= names
+    # The manifest schema, and the real system files modelrt.testing writes into fake host roots.
+    data = {"modelrt/schemas/manifest.schema.json", "modelrt/testing/system_files/os-release/ubuntu-22.04"}
+    assert {*data, "modelrt/py.typed"} <= names
     assert "modelrt = modelrt.cli:main" in entry_points
 
 

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import modelrt
+from modelrt.errors import PackageError
 from modelrt.hookspecs import hookimpl
 from modelrt.load_request import plan_for, run_options
 from modelrt.plan import build_backends
@@ -79,3 +81,14 @@ def test_no_module_imports_a_private_name_of_the_model_module() -> None:
         if alias.name.startswith("_")
     ]
     assert private == []
+
+
+def test_explain_and_load_refuse_alike_a_manifest_without_the_roles_its_architecture_needs(
+    make_package: Callable[..., Path],
+) -> None:
+    """MTCNN runs three networks (pnet, rnet, onet): a package holding one "main" network cannot make it."""
+    package = make_package(architecture="mtcnn", task="object-detection", name="one-net-mtcnn")
+    manager = manager_with(fake_backend_plugin("steady", compute=_compute))
+    for attempt in (modelrt.explain, modelrt.load):
+        with pytest.raises(PackageError, match=r"needs artifacts for roles \['pnet', 'rnet', 'onet'\]"):
+            attempt(package, manager=manager)

@@ -43,21 +43,16 @@ T = TypeVar("T")
 class Architecture(abc.ABC):
     """Turns decoded images into results using the package's sessions.
 
-    ``roles`` names the artifact roles it needs a session for. ``predict`` takes RGB uint8 HxWx3
-    arrays and returns one result per image, recording the stages "pre", "run" and "post" in
-    ``timer``; ``overrides`` are per-call post-processing settings (``None`` means the default).
+    ``roles`` names the artifact roles it needs a session for; ``sessions`` holds one per role (the
+    load checks the manifest against ``roles`` once, before any backend is built, so ``explain`` refuses
+    what ``load`` would). ``predict`` takes RGB uint8 HxWx3 arrays and returns one result per image,
+    recording the stages "pre", "run" and "post" in ``timer``; ``overrides`` are per-call
+    post-processing settings (``None`` means the default).
     """
 
     roles: ClassVar[tuple[str, ...]] = ("main",)
 
     def __init__(self, package: ModelPackage, sessions: Mapping[str, Session]) -> None:
-        missing = [role for role in self.roles if role not in sessions]
-        if missing:
-            raise PackageError(
-                f"package {package.manifest.name!r}: architecture {package.manifest.architecture!r} needs "
-                f"artifacts for the roles {list(self.roles)}, but none was loaded for {missing}; add them "
-                "to the manifest's 'artifacts'"
-            )
         self.package = package
         self.sessions = sessions
         self.labels = package.manifest.labels

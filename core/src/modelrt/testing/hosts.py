@@ -7,6 +7,9 @@ and Jetson Orin CPUs, ``/proc/meminfo``, cgroup lines of Docker, Podman and Kube
 driver's ``/proc/driver/nvidia/version``, a Jetson's ``/etc/nv_tegra_release``, device tree, dpkg
 status stanza, JetPack's library file names and nvpmodel files).
 
+The verbatim files live in ``system_files/`` beside this module (package data, read when a root is
+written); a file with ``{field}`` placeholders is a template filled with ``str.format``.
+
 ``make_*_host`` writes a whole machine and returns a ``Host`` over it; each ``write_*`` function
 writes one part, so tests and plugins can compose other machines (the jetson plugin adds its
 libraries to a ``make_jetson_host`` root, a test adds a cgroup quota to a Linux root)::
@@ -17,8 +20,10 @@ libraries to a ``make_jetson_host`` root, a test adds a cgroup quota to a Linux 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -72,106 +77,23 @@ __all__ = [
     "write_wsl2",
 ]
 
-# --------------------------------------------------------------------------------------- os-release
+# ------------------------------------------------------------------------------------ system files
 
+
+@functools.cache
+def _system_file(name: str) -> str:
+    """The text of ``system_files/<name>``: a real system's file, or its template."""
+    return (files("modelrt.testing") / "system_files" / name).read_text(encoding="utf-8")
+
+
+#: The releases whose real ``/etc/os-release`` is in ``system_files/os-release/<distro>-<version>``.
 _OS_RELEASES = {
-    ("ubuntu", "20.04"): """\
-NAME="Ubuntu"
-VERSION="20.04.6 LTS (Focal Fossa)"
-ID=ubuntu
-ID_LIKE=debian
-PRETTY_NAME="Ubuntu 20.04.6 LTS"
-VERSION_ID="20.04"
-HOME_URL="https://www.ubuntu.com/"
-SUPPORT_URL="https://help.ubuntu.com/"
-BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
-PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
-VERSION_CODENAME=focal
-UBUNTU_CODENAME=focal
-""",
-    ("ubuntu", "22.04"): """\
-PRETTY_NAME="Ubuntu 22.04.4 LTS"
-NAME="Ubuntu"
-VERSION_ID="22.04"
-VERSION="22.04.4 LTS (Jammy Jellyfish)"
-VERSION_CODENAME=jammy
-ID=ubuntu
-ID_LIKE=debian
-HOME_URL="https://www.ubuntu.com/"
-SUPPORT_URL="https://help.ubuntu.com/"
-BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
-PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
-UBUNTU_CODENAME=jammy
-""",
-    ("ubuntu", "24.04"): """\
-PRETTY_NAME="Ubuntu 24.04.1 LTS"
-NAME="Ubuntu"
-VERSION_ID="24.04"
-VERSION="24.04.1 LTS (Noble Numbat)"
-VERSION_CODENAME=noble
-ID=ubuntu
-ID_LIKE=debian
-HOME_URL="https://www.ubuntu.com/"
-SUPPORT_URL="https://help.ubuntu.com/"
-BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
-PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
-UBUNTU_CODENAME=noble
-LOGO=ubuntu-logo
-""",
-    ("debian", "12"): """\
-PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-NAME="Debian GNU/Linux"
-VERSION_ID="12"
-VERSION="12 (bookworm)"
-VERSION_CODENAME=bookworm
-ID=debian
-HOME_URL="https://www.debian.org/"
-SUPPORT_URL="https://www.debian.org/support"
-BUG_REPORT_URL="https://bugs.debian.org/"
-""",
-    ("fedora", "40"): """\
-NAME="Fedora Linux"
-VERSION="40 (Workstation Edition)"
-ID=fedora
-VERSION_ID=40
-VERSION_CODENAME=""
-PLATFORM_ID="platform:f40"
-PRETTY_NAME="Fedora Linux 40 (Workstation Edition)"
-ANSI_COLOR="0;38;2;60;110;180"
-LOGO=fedora-logo-icon
-CPE_NAME="cpe:/o:fedoraproject:fedora:40"
-DEFAULT_HOSTNAME="fedora"
-HOME_URL="https://fedoraproject.org/"
-DOCUMENTATION_URL="https://docs.fedoraproject.org/en-US/fedora/f40/system-administrators-guide/"
-SUPPORT_URL="https://ask.fedoraproject.org/"
-BUG_REPORT_URL="https://bugzilla.redhat.com/"
-REDHAT_BUGZILLA_PRODUCT="Fedora"
-REDHAT_BUGZILLA_PRODUCT_VERSION=40
-REDHAT_SUPPORT_PRODUCT="Fedora"
-REDHAT_SUPPORT_PRODUCT_VERSION=40
-SUPPORT_END=2025-05-13
-VARIANT="Workstation Edition"
-VARIANT_ID=workstation
-""",
-    ("rhel", "9.4"): """\
-NAME="Red Hat Enterprise Linux"
-VERSION="9.4 (Plow)"
-ID="rhel"
-ID_LIKE="fedora"
-VERSION_ID="9.4"
-PLATFORM_ID="platform:el9"
-PRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"
-ANSI_COLOR="0;31"
-LOGO="fedora-logo-icon"
-CPE_NAME="cpe:/o:redhat:enterprise_linux:9::baseos"
-HOME_URL="https://www.redhat.com/"
-DOCUMENTATION_URL="https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/9"
-BUG_REPORT_URL="https://issues.redhat.com/"
-REDHAT_BUGZILLA_PRODUCT="Red Hat Enterprise Linux 9"
-REDHAT_BUGZILLA_PRODUCT_VERSION=9.4
-REDHAT_SUPPORT_PRODUCT="Red Hat Enterprise Linux"
-REDHAT_SUPPORT_PRODUCT_VERSION="9.4"
-""",
+    ("ubuntu", "20.04"),
+    ("ubuntu", "22.04"),
+    ("ubuntu", "24.04"),
+    ("debian", "12"),
+    ("fedora", "40"),
+    ("rhel", "9.4"),
 }
 
 #: Kernel releases these distributions ship (x86-64 spelling; see ``_default_kernel_release``).
@@ -187,57 +109,8 @@ _KERNELS = {
 
 # ------------------------------------------------------------------------------------------ cpuinfo
 
-_X86_64_CPUINFO_BLOCK = """\
-processor\t: {index}
-vendor_id\t: AuthenticAMD
-cpu family\t: 25
-model\t\t: 17
-model name\t: {model}
-stepping\t: 1
-microcode\t: 0x1000065
-cpu MHz\t\t: 2596.126
-cache size\t: 1024 KB
-physical id\t: 0
-siblings\t: {cores}
-core id\t\t: {index}
-cpu cores\t: {cores}
-apicid\t\t: {index}
-initial apicid\t: {index}
-fpu\t\t: yes
-fpu_exception\t: yes
-cpuid level\t: 28
-wp\t\t: yes
-flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse \
-sse2 ht syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm constant_tsc rep_good nopl xtopology nonstop_tsc cpuid \
-extd_apicid tsc_known_freq pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt \
-tsc_deadline_timer aes xsave avx f16c rdrand hypervisor lahf_lm cmp_legacy cr8_legacy abm sse4a misalignsse \
-3dnowprefetch osvw topoext vmmcall fsgsbase tsc_adjust bmi1 avx2 smep bmi2 erms invpcid avx512f avx512dq \
-rdseed adx smap avx512ifma clflushopt clwb avx512cd sha_ni avx512bw avx512vl xsaveopt xsavec xgetbv1 xsaves \
-avx512_bf16 clzero xsaveerptr arat avx512vbmi umip avx512_vbmi2 gfni vaes vpclmulqdq avx512_vnni \
-avx512_bitalg avx512_vpopcntdq rdpid fsrm
-bugs\t\t: sysret_ss_attrs null_seg spectre_v1 spectre_v2 spec_store_bypass srso spectre_v2_user
-bogomips\t: 5192.25
-TLB size\t: 3584 4K pages
-clflush size\t: 64
-cache_alignment\t: 64
-address sizes\t: 48 bits physical, 48 bits virtual
-power management:
-
-"""
-
 #: 64-bit ARM cpuinfo has no model name: the core is named by implementer and part (0xd0c is
 #: Neoverse-N1, as in AWS Graviton2 and Ampere Altra; 0xd42 is the Jetson Orin's Cortex-A78AE).
-_AARCH64_CPUINFO_BLOCK = """\
-processor\t: {index}
-BogoMIPS\t: {bogomips}
-Features\t: {features}
-CPU implementer\t: 0x41
-CPU architecture: 8
-CPU variant\t: {variant}
-CPU part\t: {part}
-CPU revision\t: 1
-
-"""
 _NEOVERSE_N1 = {
     "part": "0xd0c",
     "variant": "0x3",
@@ -252,20 +125,6 @@ _ORIN_CORTEX_A78AE = {
     "features": "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop "
     "asimddp uscat ilrcpc flagm paca pacg",
 }
-
-_MEMINFO = """\
-MemTotal:       {total:>8} kB
-MemFree:        {free:>8} kB
-MemAvailable:   {available:>8} kB
-Buffers:          263248 kB
-Cached:          3753852 kB
-SwapCached:            0 kB
-Active:          2519536 kB
-Inactive:        3003216 kB
-SwapTotal:       2097148 kB
-SwapFree:        2097148 kB
-Dirty:               340 kB
-"""
 
 #: What ``sysctl machdep.cpu.brand_string`` says on an Apple Silicon and an Intel Mac.
 _MAC_CPU_BRANDS = {"arm64": "Apple M2", "x86_64": "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz"}
@@ -299,20 +158,10 @@ PODMAN_CGROUP_V1 = """\
 
 # -------------------------------------------------------------------------------------- NVIDIA, Jetson
 
-_NVIDIA_DRIVER_TEXT = """\
-NVRM version: NVIDIA UNIX x86_64 Kernel Module  {version}  Sun May 12 19:39:15 UTC 2024
-GCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04)
-"""
-
 #: Line 1 of ``/etc/nv_tegra_release`` on JetPack 6.1 (L4T 36.4.0).
 JETSON_R36_TEGRA_RELEASE = (
     "# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, DATE: Fri Sep 13 04:36:44 UTC 2024"
 )
-_TEGRA_RELEASE_TAIL = """\
-# KERNEL_VARIANT: oot
-TARGET_USERSPACE_LIB_DIR=nvidia
-TARGET_USERSPACE_LIB_DIR_PATH=usr/lib/aarch64-linux-gnu/nvidia
-"""
 #: Line 1 of ``/etc/nv_tegra_release`` on JetPack 5.1.2 (L4T 35.4.1).
 JETSON_R35_TEGRA_RELEASE = (
     "# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023"
@@ -329,48 +178,6 @@ JETSON_XAVIER_NX_COMPATIBLE = ("nvidia,p3509-0000+p3668-0001", "nvidia,p3668-000
 JETSON_XAVIER_NX_MODEL = "NVIDIA Jetson Xavier NX Developer Kit"
 JETSON_AGX_THOR_COMPATIBLE = ("nvidia,p4071-0000+p3834-0008", "nvidia,p3834-0008", "nvidia,tegra264")
 JETSON_AGX_THOR_MODEL = "NVIDIA Jetson AGX Thor Developer Kit"
-
-#: The ``nvidia-l4t-core`` stanza of ``/var/lib/dpkg/status``, between two other packages' stanzas.
-_DPKG_STANZA = """\
-Package: {package}
-Status: {status}
-Priority: standard
-Section: misc
-Installed-Size: 85236
-Maintainer: NVIDIA Corporation
-Architecture: arm64
-Source: {package}
-Version: {version}
-Description: NVIDIA package {package}
- Installed by JetPack.
-Homepage: http://developer.nvidia.com/jetson
-
-"""
-#: ``/usr/local/cuda-X.Y/version.json`` as the CUDA toolkit writes it (shortened to two components).
-_CUDA_VERSION_JSON = """\
-{{
-   "cuda" : {{
-      "name" : "CUDA SDK",
-      "version" : "{version}"
-   }},
-   "cuda_cudart" : {{
-      "name" : "CUDA Runtime (cudart)",
-      "version" : "{version}"
-   }}
-}}
-"""
-#: ``/etc/nvpmodel.conf`` of an Orin Nano: the mode ids are not ordered by speed.
-_NVPMODEL_CONF = """\
-< POWER_MODEL ID=0 NAME=15W >
-CPU_ONLINE CORE_0 1
-< POWER_MODEL ID=1 NAME=25W >
-CPU_ONLINE CORE_0 1
-< POWER_MODEL ID=2 NAME=MAXN_SUPER >
-CPU_ONLINE CORE_0 1
-< POWER_MODEL ID=3 NAME=7W >
-CPU_ONLINE CORE_0 1
-< PM_CONFIG DEFAULT=2 >
-"""
 
 #: L4T major → (Ubuntu release, kernel release) that JetPack ships.
 _L4T_SYSTEMS = {
@@ -399,8 +206,9 @@ def write_file(root: Path, relative: str, content: str | bytes) -> Path:
 
 def write_os_release(root: Path, distro: str = "ubuntu", version: str = "22.04") -> None:
     """``etc/os-release`` of a real release where known, else a minimal one with the same keys."""
-    text = _OS_RELEASES.get((distro, version))
-    if text is None:
+    if (distro, version) in _OS_RELEASES:
+        text = _system_file(f"os-release/{distro}-{version}")
+    else:
         text = f'PRETTY_NAME="{distro.capitalize()} {version}"\nNAME="{distro.capitalize()}"\n'
         text += f'VERSION_ID="{version}"\nID={distro}\n'
     write_file(root, "etc/os-release", text)
@@ -417,7 +225,10 @@ def write_cpuinfo(root: Path, machine: str = "x86_64", cores: int = 4, cpu_model
     """
     if machine == "x86_64":
         model = cpu_model or "AMD EPYC 9R14"
-        text = "".join(_X86_64_CPUINFO_BLOCK.format(index=index, cores=cores, model=model) for index in range(cores))
+        text = "".join(
+            _system_file("cpuinfo-x86_64-block.txt").format(index=index, cores=cores, model=model)
+            for index in range(cores)
+        )
     elif machine == "aarch64":
         if cpu_model is not None:
             raise ValueError("aarch64 /proc/cpuinfo has no model name; leave cpu_model unset")
@@ -428,11 +239,15 @@ def write_cpuinfo(root: Path, machine: str = "x86_64", cores: int = 4, cpu_model
 
 
 def _aarch64_cpuinfo(cores: int, core_kind: dict[str, str]) -> str:
-    return "".join(_AARCH64_CPUINFO_BLOCK.format(index=index, **core_kind) for index in range(cores))
+    return "".join(_system_file("cpuinfo-aarch64-block.txt").format(index=index, **core_kind) for index in range(cores))
 
 
 def write_meminfo(root: Path, mem_kb: int = 16_318_440) -> None:
-    write_file(root, "proc/meminfo", _MEMINFO.format(total=mem_kb, free=mem_kb * 6 // 10, available=mem_kb * 8 // 10))
+    write_file(
+        root,
+        "proc/meminfo",
+        _system_file("meminfo.txt").format(total=mem_kb, free=mem_kb * 6 // 10, available=mem_kb * 8 // 10),
+    )
 
 
 def write_cpu_quota(root: Path, cpus: float | None) -> None:
@@ -457,7 +272,7 @@ def write_container_markers(root: Path, kind: str) -> None:
 
 def write_nvidia_driver(root: Path, version: str = "535.183.01", gpus: int = 1) -> None:
     """The NVIDIA driver's ``proc/driver/nvidia/version`` and device nodes ``dev/nvidia0..``."""
-    write_file(root, "proc/driver/nvidia/version", _NVIDIA_DRIVER_TEXT.format(version=version))
+    write_file(root, "proc/driver/nvidia/version", _system_file("nvidia-driver-version.txt").format(version=version))
     write_file(root, "dev/nvidiactl", "")
     for index in range(gpus):
         write_file(root, f"dev/nvidia{index}", "")
@@ -487,7 +302,7 @@ def write_jetson_files(
     release file.
     """
     if nv_tegra_release is not None:
-        write_file(root, "etc/nv_tegra_release", nv_tegra_release + "\n" + _TEGRA_RELEASE_TAIL)
+        write_file(root, "etc/nv_tegra_release", nv_tegra_release + "\n" + _system_file("nv_tegra_release-tail.txt"))
     # The kernel writes device-tree strings NUL-terminated; compatible is a NUL-separated list.
     if compatible is not None:
         write_file(root, "proc/device-tree/compatible", b"".join(entry.encode() + b"\0" for entry in compatible))
@@ -510,9 +325,10 @@ def write_dpkg_status(root: Path, packages: dict[str, str], status: str = "insta
     Like dpkg, it keeps a file list ``var/lib/dpkg/info/<package>.list`` for each package it still
     has files of (every status but ``not-installed``).
     """
-    stanzas = [_DPKG_STANZA.format(package="adduser", status="install ok installed", version="3.118ubuntu5")]
-    stanzas += [_DPKG_STANZA.format(package=name, status=status, version=version) for name, version in packages.items()]
-    stanzas.append(_DPKG_STANZA.format(package="zlib1g", status="install ok installed", version="1:1.2.11.dfsg-2"))
+    stanza = _system_file("dpkg-status-stanza.txt")
+    stanzas = [stanza.format(package="adduser", status="install ok installed", version="3.118ubuntu5")]
+    stanzas += [stanza.format(package=name, status=status, version=version) for name, version in packages.items()]
+    stanzas.append(stanza.format(package="zlib1g", status="install ok installed", version="1:1.2.11.dfsg-2"))
     write_file(root, "var/lib/dpkg/status", "".join(stanzas))
     if not status.endswith("not-installed"):
         for name in packages:
@@ -545,7 +361,11 @@ def write_jetson_libraries(
         _write_versioned_library(root, library_dir, "libcudnn.so", cudnn, link_unversioned=False)
     if cuda is not None:
         major_minor = ".".join(cuda.split(".")[:2])
-        write_file(root, f"usr/local/cuda-{major_minor}/version.json", _CUDA_VERSION_JSON.format(version=cuda))
+        write_file(
+            root,
+            f"usr/local/cuda-{major_minor}/version.json",
+            _system_file("cuda-version.json.txt").format(version=cuda),
+        )
         _symlink(root / "usr/local/cuda", f"cuda-{major_minor}")
 
 
@@ -573,7 +393,7 @@ def write_python_distribution(root: Path, site_dir: str, name: str, version: str
 
 def write_nvpmodel(root: Path, mode_id: int | None = 2) -> None:
     """An Orin Nano's ``etc/nvpmodel.conf`` and, unless ``None``, the active mode in ``var/lib/nvpmodel/status``."""
-    write_file(root, "etc/nvpmodel.conf", _NVPMODEL_CONF)
+    write_file(root, "etc/nvpmodel.conf", _system_file("nvpmodel-orin-nano.conf"))
     if mode_id is not None:
         write_file(root, "var/lib/nvpmodel/status", f"pmode:{mode_id:04d} fmode:quiet\n")
 
