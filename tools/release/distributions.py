@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import attrs
 import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from tools.release.errors import ReleaseError
 
 __all__ = ["Distribution", "discover", "read"]
 
@@ -73,8 +76,26 @@ def read(folder: Path) -> Distribution:
     return Distribution(
         folder=folder,
         name=project["name"],
-        version=Version(project["version"]),
+        version=Version(_version(folder, project, document)),
         requires=tuple(Requirement(line) for line in requires),
         packages=tuple(folder / package for package in wheel.get("packages", ())),
         entry_points=entry_points,
     )
+
+
+def _version(folder: Path, project: dict[str, Any], document: dict[str, Any]) -> str:
+    """``project.version``, or, for a version that is ``dynamic``, the ``__version__`` of the file hatch
+    reads it from (``[tool.hatch.version] path``), so the code and its metadata cannot disagree."""
+    if "version" in project:
+        return str(project["version"])
+    path = document.get("tool", {}).get("hatch", {}).get("version", {}).get("path")
+    source = folder / path if path else None
+    match = _VERSION_LINE.search(source.read_text()) if source is not None and source.is_file() else None
+    if match is None:
+        raise ReleaseError(
+            [
+                f"{folder / 'pyproject.toml'}: no version: set project.version, or a dynamic version with "
+                '[tool.hatch.version] path naming a file with __version__ = "X.Y.Z"'
+            ]
+        )
+    return match.group(1)
