@@ -54,7 +54,8 @@ JP6_CU126 = 'pip install "onnxruntime-gpu" "torch" --index-url https://pypi.jets
 JP6_CU124 = 'pip install "onnxruntime-gpu" "torch" --index-url https://pypi.jetson-ai-lab.io/jp6/cu124'
 THOR_CU130 = 'pip install "onnxruntime-gpu" "torch" --index-url https://pypi.jetson-ai-lab.io/sbsa/cu130'
 ONNX = 'pip install "modelrt[onnx]"'
-ONNX_GPU = 'pip install "modelrt[onnx-gpu]"'
+#: On an NVIDIA GPU: TensorRT first (for the driver's CUDA major, 12 on these hosts), ONNX Runtime for the rest.
+NVIDIA_GPU = 'pip install "modelrt[onnx-gpu]" "modelrt[trt-cu12]"'
 
 ORIN_NX_8GB_COMPATIBLE = ("nvidia,p3768-0000+p3767-0001", "nvidia,p3767-0001", "nvidia,tegra234")
 AGX_XAVIER_COMPATIBLE = ("nvidia,p2822-0000+p2888-0001", "nvidia,p2888-0001", "nvidia,tegra194")
@@ -380,7 +381,7 @@ GENERIC_HOSTS = (
         "nvidia-ubuntu",
         Status.STABLE,
         Severity.INFO,
-        (ONNX_GPU,),
+        (NVIDIA_GPU,),
     ),
     GenericHost(
         "nvidia-ubuntu-24.04",
@@ -388,7 +389,7 @@ GENERIC_HOSTS = (
         "nvidia-ubuntu",
         Status.STABLE,
         Severity.INFO,
-        (ONNX_GPU,),
+        (NVIDIA_GPU,),
     ),
     GenericHost(
         "nvidia-ubuntu-20.04",
@@ -396,7 +397,7 @@ GENERIC_HOSTS = (
         "nvidia-other-linux",
         Status.REQUIRES_VERIFICATION,
         Severity.WARNING,
-        (ONNX_GPU,),
+        (NVIDIA_GPU,),
     ),
     GenericHost(
         "nvidia-debian-12",
@@ -404,7 +405,7 @@ GENERIC_HOSTS = (
         "nvidia-other-linux",
         Status.REQUIRES_VERIFICATION,
         Severity.WARNING,
-        (ONNX_GPU,),
+        (NVIDIA_GPU,),
     ),
     GenericHost(
         "nvidia-rhel-9",
@@ -412,7 +413,7 @@ GENERIC_HOSTS = (
         "nvidia-other-linux",
         Status.REQUIRES_VERIFICATION,
         Severity.WARNING,
-        (ONNX_GPU,),
+        (NVIDIA_GPU,),
     ),
     GenericHost(
         "macos-x86_64",

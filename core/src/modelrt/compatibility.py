@@ -26,6 +26,7 @@ from modelrt.nvidia.cuda_versions import (
     cuda_major,
     driver_shortfall,
     is_verified_cuda,
+    tensorrt_extra,
 )
 from modelrt.specs import Finding, Severity, Status
 
@@ -150,6 +151,9 @@ def _nvidia(env: Environment, installation: Installation) -> Finding:
             fix=f"upgrade the NVIDIA driver, then {installation.pip_install([_ONNX_GPU])}",
             install=(),
         )
+    # TensorRT ranks first on NVIDIA GPUs; ONNX Runtime on CUDA runs what has no engine built yet.
+    gpu_extras = (_ONNX_GPU, tensorrt_extra(env.cuda_driver_version))
+    gpu_install = installation.pip_install(list(gpu_extras))
     outside = _outside_verified_cuda(env)
     if outside is not None:
         return Finding(
@@ -160,8 +164,8 @@ def _nvidia(env: Environment, installation: Installation) -> Finding:
                 f"{where}: recognised, but {outside} outside the verified matrix (CUDA 11.8 or 12.x on "
                 "GPUs up to compute capability 9.x), so no release is checked on it."
             ),
-            fix=f"{installation.pip_install([_ONNX_GPU])}, then {_VERIFY_GPU}",
-            install=(_ONNX_GPU,),
+            fix=f"{gpu_install}, then {_VERIFY_GPU}",
+            install=gpu_extras,
         )
     hidden = _hidden_gpus_words(env)
     if verified:
@@ -171,7 +175,7 @@ def _nvidia(env: Environment, installation: Installation) -> Finding:
             severity=Severity.WARNING if hidden else Severity.INFO,
             message=f"{where}: stable. It needs CUDA 11.8 or 12.x and an NVIDIA driver.{hidden}{_mig_words(env)}",
             fix=_SHOW_GPUS if hidden else None,
-            install=(_ONNX_GPU,),
+            install=gpu_extras,
         )
     return Finding(
         row=row,
@@ -182,10 +186,10 @@ def _nvidia(env: Environment, installation: Installation) -> Finding:
             f"this host requires verification.{hidden}{_mig_words(env)}"
         ),
         fix=(
-            f"{installation.pip_install([_ONNX_GPU])} (needs CUDA 11.8 or 12.x and an NVIDIA driver), then "
+            f"{gpu_install} (needs CUDA 11.8 or 12.x and an NVIDIA driver), then "
             f"{_VERIFY_GPU}"
         ),
-        install=(_ONNX_GPU,),
+        install=gpu_extras,
     )
 
 

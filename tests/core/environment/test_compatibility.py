@@ -95,7 +95,7 @@ def test_nvidia_on_verified_ubuntu_is_stable_with_the_gpu_extra(root: Path, vers
     assert (finding.row, finding.status, finding.severity) == ("nvidia-ubuntu", Status.STABLE, Severity.INFO)
     assert "CUDA 11.8 or 12.x" in finding.message
     assert "driver 550.54.14" in finding.message
-    assert finding.install == ("modelrt[onnx-gpu]",)
+    assert finding.install == ("modelrt[onnx-gpu]", "modelrt[trt-cu12]")
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_nvidia_on_other_linux_requires_verification(root: Path, distro: str, ve
 def test_an_nvidia_host_is_never_also_advised_the_cpu_onnxruntime(root: Path) -> None:
     findings = core_findings(probe_environment(make_linux_host(root, nvidia_driver="550.54.14")))
     installs = {requirement for finding in findings for requirement in finding.install}
-    assert installs == {"modelrt[onnx-gpu]"}
+    assert installs == {"modelrt[onnx-gpu]", "modelrt[trt-cu12]"}
 
 
 def test_an_nvidia_device_without_a_driver_version_says_so(root: Path) -> None:

@@ -36,7 +36,8 @@ class Expected:
     status: Status
     severity: Severity
     words: tuple[str, ...] = ()
-    install: tuple[str, ...] = ("modelrt[onnx-gpu]",)
+    #: TensorRT ranks first on NVIDIA GPUs, built for the CUDA major of the driver; ONNX Runtime runs the rest.
+    install: tuple[str, ...] = ("modelrt[onnx-gpu]", "modelrt[trt-cu12]")
 
 
 VERDICTS = {
@@ -66,6 +67,7 @@ VERDICTS = {
         Status.OUTSIDE_VERIFIED_MATRIX,
         Severity.WARNING,
         ("CUDA 13.0.96", "NVIDIA B200 (compute capability 10.0)", "outside the verified matrix"),
+        install=("modelrt[onnx-gpu]", "modelrt[trt-cu13]"),
     ),
     "driver-older-than-cuda": Expected(
         "nvidia-ubuntu",
@@ -74,7 +76,9 @@ VERDICTS = {
         ("driver 470.256.02", "CUDA runtime 12.4.127", "driver 525.60.13 or newer"),
         install=(),
     ),
-    "wsl2": Expected("nvidia-wsl2", Status.NOT_TESTED, Severity.WARNING, ("WSL2", "Windows host")),
+    "wsl2": Expected(
+        "nvidia-wsl2", Status.NOT_TESTED, Severity.WARNING, ("WSL2", "Windows host"), install=("modelrt[onnx-gpu]",)
+    ),
     "container-toolkit": Expected("nvidia-ubuntu", Status.STABLE, Severity.INFO, ("in a docker container",)),
     "driver-file-without-nvml": Expected(
         "nvidia-ubuntu", Status.STABLE, Severity.INFO, ("driver 550.54.14", "proc/driver/nvidia/version")

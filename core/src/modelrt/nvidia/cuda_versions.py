@@ -16,12 +16,20 @@ __all__ = [
     "cuda_major",
     "driver_shortfall",
     "is_verified_cuda",
+    "tensorrt_extra",
     "version_key",
 ]
 
 MINIMUM_DRIVER_BY_CUDA_MAJOR = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
 #: The CUDA major that PyPI's ``onnxruntime-gpu`` (``modelrt[onnx-gpu]``) is built for.
 ONNX_GPU_CUDA_MAJOR = 12
+
+
+def tensorrt_extra(driver_cuda: str | None) -> str:
+    """The meta extra with TensorRT for a driver supporting CUDA ``driver_cuda``: ``modelrt[trt-cu13]`` from
+    CUDA 13, else ``modelrt[trt-cu12]`` (also where the driver's CUDA is unknown: CUDA 12 is the verified one)."""
+    major = cuda_major(driver_cuda)
+    return f"modelrt[trt-cu{13 if major is not None and major >= 13 else 12}]"
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -37,11 +37,15 @@ def run_env(root: Path, *arguments: str, plugins: str) -> str:
 
 
 def as_from_an_index(text: str) -> str:
-    """``text`` with this interpreter's install commands for each ``modelrt[extra]`` put as an index install's."""
+    """``text`` with this interpreter's install arguments for each ``modelrt[extra]`` put as an index install's,
+    also where one command installs several extras. Extras pulling more distributions go first, so ``cpu``'s
+    directories are not taken for ``onnx``'s; the quotes around each directory keep ``onnx_backend`` from
+    matching ``onnx_backend[gpu]``."""
     installation = detect_installation()
     for extra in sorted(META_EXTRAS, key=lambda extra: len(META_EXTRAS[extra]), reverse=True):
         requirement = f"{META_DISTRIBUTION}[{extra}]"
-        text = text.replace(installation.pip_install([requirement]), FROM_INDEX.pip_install([requirement]))
+        local = " ".join(installation.pip_arguments([requirement]))
+        text = text.replace(local, " ".join(FROM_INDEX.pip_arguments([requirement])))
     return text
 
 

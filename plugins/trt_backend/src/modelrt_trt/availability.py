@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING
 
-from modelrt.nvidia.cuda_versions import cuda_major
+from modelrt.nvidia.cuda_versions import tensorrt_extra
 from modelrt.specs import Availability
 from modelrt_trt.binding import FLAVOUR_MODULES, find_flavours, import_flavour
 from modelrt_trt.gpu_facts import jetson_facts, target_gpu
@@ -30,8 +30,7 @@ def install_command(env: Environment) -> str:
             "on a Jetson, TensorRT comes with JetPack (sudo apt install nvidia-tensorrt python3-libnvinfer) and "
             "cuda-python from the Jetson wheel index; `modelrt env` prints both"
         )
-    major = cuda_major(env.cuda_driver_version)
-    return f'pip install "modelrt[trt-cu{13 if major is not None and major >= 13 else 12}]"'
+    return f'pip install "{tensorrt_extra(env.cuda_driver_version)}"'
 
 
 def cuda_python_installed() -> bool:
