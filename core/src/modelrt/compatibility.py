@@ -185,10 +185,7 @@ def _nvidia(env: Environment, installation: Installation) -> Finding:
             f"{where}: NVIDIA GPUs are verified on x86_64 Ubuntu {' and '.join(NVIDIA_VERIFIED_UBUNTU)} only, so "
             f"this host requires verification.{hidden}{_mig_words(env)}"
         ),
-        fix=(
-            f"{gpu_install} (needs CUDA 11.8 or 12.x and an NVIDIA driver), then "
-            f"{_VERIFY_GPU}"
-        ),
+        fix=(f"{gpu_install} (needs CUDA 11.8 or 12.x and an NVIDIA driver), then {_VERIFY_GPU}"),
         install=gpu_extras,
     )
 
