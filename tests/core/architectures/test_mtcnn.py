@@ -251,10 +251,3 @@ def test_a_network_with_too_few_outputs_is_a_package_error() -> None:
     sessions["onet"] = StandIn(("regression", "probability"), _crop_network(with_landmarks=False))
     with pytest.raises(PackageError, match="onet"):
         MTCNN(_package(), sessions)
-
-
-def test_mtcnn_needs_all_three_roles() -> None:
-    sessions = _sessions()
-    del sessions["rnet"]
-    with pytest.raises(PackageError, match="rnet"):
-        MTCNN(_package(), sessions)

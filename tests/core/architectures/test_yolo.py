@@ -265,12 +265,6 @@ def test_a_class_count_different_from_the_labels_is_a_package_error(yolov8: Any)
         model.predict([blank(64, 64)])
 
 
-def test_a_missing_session_role_is_a_package_error(make_package: Any) -> None:
-    package = make_package("yolov8", "object-detection", LABELS, LETTERBOX_640)
-    with pytest.raises(PackageError, match=r"roles \['main'\]"):
-        YOLOv8(package, {})
-
-
 # ------------------------------------------------------------------------------ YOLOv5
 
 
