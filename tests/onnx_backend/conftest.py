@@ -488,6 +488,7 @@ def fake_onnxruntime(
         SessionOptions=onnxruntime.SessionOptions,
         ExecutionMode=onnxruntime.ExecutionMode,
         GraphOptimizationLevel=onnxruntime.GraphOptimizationLevel,
+        OrtValue=onnxruntime.OrtValue,
         set_default_logger_severity=lambda severity: None,
     )
 
