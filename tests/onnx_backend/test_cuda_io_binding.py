@@ -22,12 +22,13 @@ from modelrt_onnx.providers import RuntimeBuild
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 PINNED = "cuda-host-accessible"
+BROKEN_PINNED = "host-accessible memory without an allocator"
 
 
 class FakeCudaRuntime:
     """onnxruntime-gpu as far as I/O binding goes: ``OrtValue`` on named devices, ``IOBinding``, a y = 2x + 1 run."""
 
-    def __init__(self, fake_ort: Any, pinned: bool) -> None:
+    def __init__(self, fake_ort: Any, pinned: str | None) -> None:
         self.log: list[tuple[Any, ...]] = []
         log = self.log
 
@@ -49,6 +50,8 @@ class FakeCudaRuntime:
                 vendor_id: int = -1,
                 memory_info: Any = None,
             ) -> OrtValue:
+                if memory_info == BROKEN_PINNED:
+                    raise RuntimeError("no allocator registered for this memory info")
                 place = "pinned" if memory_info == PINNED else f"{device_type}:{device_id}"
                 log.append(("allocate", tuple(shape), place))
                 return cls(np.zeros(shape, element_type), place)
@@ -110,15 +113,15 @@ class FakeCudaRuntime:
 
         self.module = fake_ort(GPU_PROVIDERS, session_class=Session, version="1.23.0")
         self.module.OrtValue = OrtValue
-        if pinned:
-            cuda_device = SimpleNamespace(ep_name="CUDAExecutionProvider", memory_info=lambda kind: PINNED)
+        if pinned is not None:
+            cuda_device = SimpleNamespace(ep_name="CUDAExecutionProvider", memory_info=lambda kind: pinned)
             self.module.get_ep_devices = lambda: [SimpleNamespace(ep_name="CPUExecutionProvider"), cuda_device]
             self.module.OrtDeviceMemoryType = SimpleNamespace(HOST_ACCESSIBLE="HOST_ACCESSIBLE")
 
 
 @pytest.fixture
 def cuda_runtime(monkeypatch: pytest.MonkeyPatch, fake_ort: Any) -> Any:
-    def install(pinned: bool = False) -> FakeCudaRuntime:
+    def install(pinned: str | None = None) -> FakeCudaRuntime:
         runtime = FakeCudaRuntime(fake_ort, pinned)
         monkeypatch.setattr(backend_module, "import_onnxruntime", lambda: runtime.module)
         monkeypatch.setattr(
@@ -181,9 +184,10 @@ def test_a_new_batch_size_allocates_and_binds_a_new_device_buffer(
 def test_with_pinned_memory_inputs_go_through_one_reused_pinned_buffer(
     backend: OnnxRuntimeBackend, models: Any, make_artifact: Any, cuda_runtime: Any
 ) -> None:
-    runtime = cuda_runtime(pinned=True)
+    runtime = cuda_runtime(pinned=PINNED)
     session = load(backend, models, make_artifact, "cuda:0")
     assert session.io_binding.staging == "pinned: the CUDAExecutionProvider's host-accessible memory"
+    assert runtime.log[-2:] == [("copy", "host", "pinned"), ("copy", "pinned", "cuda:0")]  # tried once at load
     session.run(rows(4))
     runtime.log.clear()
     np.testing.assert_array_equal(session.run(rows(4))["y"], 2 * rows(4)["x"] + 1)
@@ -194,6 +198,19 @@ def test_with_pinned_memory_inputs_go_through_one_reused_pinned_buffer(
         ("run",),
         ("copy", "cuda:0", "host"),
     ]
+
+
+def test_pinned_memory_that_fails_its_test_copy_leaves_pageable_staging_and_says_why(
+    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any, cuda_runtime: Any
+) -> None:
+    runtime = cuda_runtime(pinned=BROKEN_PINNED)
+    session = load(backend, models, make_artifact, "cuda:0")
+    assert session.io_binding.staging == (
+        "pageable: pinned host memory failed a test copy (RuntimeError: no allocator registered for this memory info)"
+    )
+    runtime.log.clear()
+    np.testing.assert_array_equal(session.run(rows(2))["y"], 2 * rows(2)["x"] + 1)
+    assert ("copy", "host", "cuda:0") in runtime.log
 
 
 def test_outputs_stay_on_the_gpu_only_when_the_next_stage_asks(

@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = ["BindingRunner", "Placement", "pinned_memory_info"]
 
-_CUDA_PROVIDER = "CUDAExecutionProvider"
+_CUDA = "CUDAExecutionProvider"
 
 
 @attrs.frozen
@@ -42,20 +42,28 @@ class Placement:
     device_id: int = 0
 
 
-def pinned_memory_info(ort: ModuleType) -> tuple[Any | None, str]:
-    """onnxruntime's pinned host memory for the CUDA provider, or None; and a sentence saying which and why."""
+def pinned_memory_info(ort: ModuleType, device_id: int) -> tuple[Any | None, str]:
+    """onnxruntime's pinned host memory for the CUDA provider, or None; and a sentence saying which and why.
+
+    The pinned route is tried once with a one-element round trip (host → pinned → ``cuda:device_id``), so a
+    build that lists the memory but cannot allocate or copy it falls back here, at load, not in every run.
+    """
     version = getattr(ort, "__version__", "?")
     get_ep_devices = getattr(ort, "get_ep_devices", None)
     memory_types = getattr(ort, "OrtDeviceMemoryType", None)
     factory = ort.OrtValue.ortvalue_from_shape_and_type
     if get_ep_devices is None or memory_types is None or "memory_info" not in inspect.signature(factory).parameters:
         return None, f"pageable: onnxruntime {version} cannot allocate pinned host memory from Python"
-    for ep_device in get_ep_devices():
-        if ep_device.ep_name == _CUDA_PROVIDER:
-            info = ep_device.memory_info(memory_types.HOST_ACCESSIBLE)
-            if info is not None:
-                return info, f"pinned: the {_CUDA_PROVIDER}'s host-accessible memory"
-    return None, f"pageable: onnxruntime {version} lists no pinned host memory for the {_CUDA_PROVIDER}"
+    infos = [device.memory_info(memory_types.HOST_ACCESSIBLE) for device in get_ep_devices() if device.ep_name == _CUDA]
+    info = next((info for info in infos if info is not None), None)
+    if info is None:
+        return None, f"pageable: onnxruntime {version} lists no pinned host memory for the {_CUDA}"
+    try:
+        probe = _InputBuffer(ort, np.zeros(1, np.float32), Placement("cuda", device_id), info)
+        probe.load(np.ones(1, np.float32))
+    except Exception as error:  # onnxruntime's pybind11 errors derive directly from Exception
+        return None, f"pageable: pinned host memory failed a test copy ({type(error).__name__}: {error})"
+    return info, f"pinned: the {_CUDA}'s host-accessible memory"
 
 
 class _InputBuffer:
@@ -115,7 +123,9 @@ class BindingRunner:
         on_cuda = placement.device_type == "cuda"
         #: How inputs reach the device: ``pinned: ...``, ``pageable: <why not pinned>`` or ``none: on the CPU``.
         self.staging: str
-        self._pinned, self.staging = pinned_memory_info(ort) if on_cuda else (None, "none: on the CPU")
+        self._pinned, self.staging = (
+            pinned_memory_info(ort, placement.device_id) if on_cuda else (None, "none: on the CPU")
+        )
         self._free: list[_Slot] = []
         self._lock = threading.Lock()
 
