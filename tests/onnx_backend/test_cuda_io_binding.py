@@ -206,7 +206,8 @@ def test_pinned_memory_that_fails_its_test_copy_leaves_pageable_staging_and_says
     runtime = cuda_runtime(pinned=BROKEN_PINNED)
     session = load(backend, models, make_artifact, "cuda:0")
     assert session.io_binding.staging == (
-        "pageable: pinned host memory failed a test copy (RuntimeError: no allocator registered for this memory info)"
+        "pageable: pinned host memory failed its test at load "
+        "(RuntimeError: no allocator registered for this memory info)"
     )
     runtime.log.clear()
     np.testing.assert_array_equal(session.run(rows(2))["y"], 2 * rows(2)["x"] + 1)

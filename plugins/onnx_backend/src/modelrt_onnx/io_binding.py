@@ -54,15 +54,16 @@ def pinned_memory_info(ort: ModuleType, device_id: int) -> tuple[Any | None, str
     factory = ort.OrtValue.ortvalue_from_shape_and_type
     if get_ep_devices is None or memory_types is None or "memory_info" not in inspect.signature(factory).parameters:
         return None, f"pageable: onnxruntime {version} cannot allocate pinned host memory from Python"
-    infos = [device.memory_info(memory_types.HOST_ACCESSIBLE) for device in get_ep_devices() if device.ep_name == _CUDA]
-    info = next((info for info in infos if info is not None), None)
-    if info is None:
-        return None, f"pageable: onnxruntime {version} lists no pinned host memory for the {_CUDA}"
     try:
+        devices = [device for device in get_ep_devices() if device.ep_name == _CUDA]
+        infos = (device.memory_info(memory_types.HOST_ACCESSIBLE) for device in devices)
+        info = next((info for info in infos if info is not None), None)
+        if info is None:
+            return None, f"pageable: onnxruntime {version} lists no pinned host memory for the {_CUDA}"
         probe = _InputBuffer(ort, np.zeros(1, np.float32), Placement("cuda", device_id), info)
         probe.load(np.ones(1, np.float32))
     except Exception as error:  # onnxruntime's pybind11 errors derive directly from Exception
-        return None, f"pageable: pinned host memory failed a test copy ({type(error).__name__}: {error})"
+        return None, f"pageable: pinned host memory failed its test at load ({type(error).__name__}: {error})"
     return info, f"pinned: the {_CUDA}'s host-accessible memory"
 
 
