@@ -58,6 +58,31 @@ def affine_model(opset: int = 17) -> onnx.ModelProto:
     return _model(graph, opset)
 
 
+def multi_output_model() -> onnx.ModelProto:
+    """Three outputs of three dtypes from x: float32 [batch, width]: y = 2x + 1, row sums, row argmax (int64)."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("Mul", ["x", "two"], ["doubled"]),
+            helper.make_node("Add", ["doubled", "one"], ["y"]),
+            helper.make_node("ReduceSum", ["x", "axis"], ["sums"], keepdims=0),
+            helper.make_node("ArgMax", ["x"], ["best"], axis=1, keepdims=0),
+        ],
+        "multi_output",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "width"])],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "width"]),
+            helper.make_tensor_value_info("sums", TensorProto.FLOAT, ["batch"]),
+            helper.make_tensor_value_info("best", TensorProto.INT64, ["batch"]),
+        ],
+        [
+            numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+            numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+            numpy_helper.from_array(np.array([1], np.int64), "axis"),
+        ],
+    )
+    return _model(graph)
+
+
 def constant_output_model(
     input_shape: Sequence[int | str],
     output_shape: Sequence[int | str],
@@ -121,6 +146,9 @@ class ModelFiles:
 
     def affine(self, name: str = "affine.onnx") -> Path:
         return _save(affine_model(), self.path(name))
+
+    def multi_output(self, name: str = "multi_output.onnx") -> Path:
+        return _save(multi_output_model(), self.path(name))
 
     def detector(
         self,
@@ -460,6 +488,7 @@ def fake_onnxruntime(
         SessionOptions=onnxruntime.SessionOptions,
         ExecutionMode=onnxruntime.ExecutionMode,
         GraphOptimizationLevel=onnxruntime.GraphOptimizationLevel,
+        OrtValue=onnxruntime.OrtValue,
         set_default_logger_severity=lambda severity: None,
     )
 

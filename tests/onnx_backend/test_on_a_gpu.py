@@ -1,4 +1,4 @@
-"""onnxruntime-gpu on a real NVIDIA GPU (``gpu``); skipped where onnxruntime offers no CUDA or no GPU is visible.
+"""onnxruntime-gpu on a real NVIDIA GPU (``gpu``), I/O binding included; skipped without onnxruntime-gpu or a GPU.
 
 Everywhere else the CUDA paths are tested with a fake ``onnxruntime`` (``test_cuda_provider.py``) and fake
 NVML answers; these tests are what shows that the real NVML reader and the real CUDA provider agree.
@@ -62,3 +62,51 @@ def test_eight_threads_on_one_cuda_session_give_the_serial_outputs(
         parallel = [outputs["y"] for outputs in pool.map(session.run, batches)]
     for expected, actual in zip(serial, parallel, strict=True):
         np.testing.assert_array_equal(actual, expected)
+
+
+# ------------------------------------------------------------------------------------- I/O binding
+
+
+def _multi_output_sessions(backend: OnnxRuntimeBackend, models: Any, make_artifact: Any) -> tuple[Any, Any]:
+    artifact = make_artifact(models.multi_output())
+    plain = backend.load(artifact, CUDA, RunOptions(threads=1, extras={"onnxruntime": {"io_binding": False}}))
+    bound = backend.load(artifact, CUDA, OPTIONS)
+    return plain, bound
+
+
+def test_io_binding_is_on_by_default_on_cuda_and_gives_the_plain_paths_outputs(
+    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any
+) -> None:
+    plain, bound = _multi_output_sessions(backend, models, make_artifact)
+    assert plain.io_binding is None
+    assert bound.io_binding is not None
+    print(f"input staging on this GPU: {bound.io_binding.staging}")
+    for rows, width in [(1, 3), (4, 3), (4, 7), (1, 3)]:
+        feed = {"x": np.random.default_rng(rows * width).standard_normal((rows, width)).astype(np.float32)}
+        expected, actual = plain.run(feed), bound.run(feed)
+        for name in ("y", "sums", "best"):
+            assert actual[name].dtype == expected[name].dtype
+            np.testing.assert_array_equal(actual[name], expected[name])
+
+
+def test_eight_threads_through_io_binding_on_cuda_give_the_serial_outputs(
+    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any
+) -> None:
+    plain, bound = _multi_output_sessions(backend, models, make_artifact)
+    batches = [{"x": np.full((1 if index % 2 else 4, 3), float(index), np.float32)} for index in range(64)]
+    serial = [plain.run(batch) for batch in batches]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(bound.run, batches))
+    for expected, actual in zip(serial, parallel, strict=True):
+        for name in ("y", "sums", "best"):
+            np.testing.assert_array_equal(actual[name], expected[name])
+
+
+def test_outputs_asked_on_the_device_are_cuda_values(
+    backend: OnnxRuntimeBackend, models: Any, make_artifact: Any
+) -> None:
+    _, bound = _multi_output_sessions(backend, models, make_artifact)
+    feed = {"x": np.ones((2, 3), np.float32)}
+    values = bound.io_binding.run(feed, outputs_on_device=True)
+    assert [value.device_name() for value in values] == ["cuda"] * 3
+    np.testing.assert_array_equal(values[0].numpy(), np.full((2, 3), 3.0, np.float32))

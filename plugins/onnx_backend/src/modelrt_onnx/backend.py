@@ -13,13 +13,14 @@ import importlib
 import logging
 from pathlib import Path, PurePath
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelrt.cache import cache_root
 from modelrt.errors import HardwareError, ModelRTError, NoUsableBackendError, PackageError
 from modelrt.onnx_external_data import ExternalDataFile, read_external_data, resolve_external_data
 from modelrt.specs import Availability
 from modelrt_onnx.cuda_libraries import preload_cuda_libraries
+from modelrt_onnx.io_binding import BindingRunner, Placement
 from modelrt_onnx.logs import LOGGER_NAME, captured_messages, route_ort_logging
 from modelrt_onnx.ort_errors import load_error
 from modelrt_onnx.providers import (
@@ -32,7 +33,7 @@ from modelrt_onnx.providers import (
     tensorrt_chain,
 )
 from modelrt_onnx.session import OnnxSession
-from modelrt_onnx.session_options import BACKEND_NAME, build_session_options, provider_choice
+from modelrt_onnx.session_options import BACKEND_NAME, build_session_options, io_binding_choice, provider_choice
 from modelrt_onnx.verified_session import create_session
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class OnnxRuntimeBackend:
             raise HardwareError(f"the onnxruntime backend runs on {_SUPPORTED_KINDS}, not on {device}")
         _check_precision(artifact, options)
         providers = _providers(row, device, options)
+        bound = io_binding_choice(options, device.kind)
         # Everything onnxruntime gets is read here, once, and verified: the model, then each file its
         # tensors name, found in those same bytes.
         model = artifact.read_bytes()
@@ -154,7 +156,22 @@ class OnnxRuntimeBackend:
             session_options.intra_op_num_threads,
             f", {len(external_files)} external data file(s)" if external_files else "",
         )
-        return OnnxSession(session, device=device, provider=actual)
+        runner = _binding_runner(ort, session, device) if bound else None
+        return OnnxSession(session, device=device, provider=actual, io_binding=runner)
+
+
+def _binding_runner(ort: ModuleType, session: Any, device: Device) -> BindingRunner:
+    """I/O binding on ``device``: its own memory on ``cuda:N``, host memory for the CPU and CoreML."""
+    placement = Placement("cuda", device.index or 0) if device.kind == "cuda" else Placement("cpu", 0)
+    runner = BindingRunner(
+        ort,
+        session,
+        [arg.name for arg in session.get_inputs()],
+        [arg.name for arg in session.get_outputs()],
+        placement,
+    )
+    logger.debug("runs of this session go through I/O binding on %s; input staging %s", device, runner.staging)
+    return runner
 
 
 def _path_in_package(artifact: Artifact) -> PurePath:
