@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from modelrt.api import default_manager
 from modelrt.architectures.detr import DETR, RFDETR, RTDETR
 from modelrt.errors import InputError, PackageError
 
@@ -247,3 +248,11 @@ def test_nms_options_are_refused_since_there_is_no_nms(build: Any) -> None:
         InputError, match=r"unknown post-processing option\(s\) iou.*confidence, max_detections, classes"
     ):
         model.predict([image()], iou=0.5)
+
+
+@pytest.mark.parametrize("name", ["rf-detr", "rt-detr", "detr"])
+def test_the_detr_family_is_registered_as_mps_capable_object_detectors(name: str) -> None:
+    # Static shapes and no NMS in the graph: see the module docstring of modelrt.architectures.detr.
+    spec = default_manager().architectures()[name]
+    assert spec.tasks == ("object-detection",)
+    assert spec.mps_capable
