@@ -134,8 +134,8 @@ class _QueryDetector(SingleStageArchitecture):
             chosen = scores.reshape(-1)[pairs]
             queries, class_ids = np.divmod(pairs, scores.shape[1])
         if settings.classes is not None:
-            # After each query's best class is chosen, as Ultralytics filters: a query whose best class is
-            # unwanted is dropped, not reported as its second best.
+            # After the selection, as Ultralytics filters: a query whose best class is unwanted is dropped,
+            # not reported as its second best (query x class pairs are simply filtered).
             wanted = np.isin(class_ids, settings.classes)
             chosen, queries, class_ids = chosen[wanted], queries[wanted], class_ids[wanted]
         # Descending score; a stable sort keeps ties in query (then class) order, as RF-DETR's PostProcess.
