@@ -201,7 +201,7 @@ def test_the_class_filter_drops_a_query_whose_best_class_is_unwanted(build: Any)
 
 
 def test_a_single_output_is_not_an_rf_detr_model(build: Any) -> None:
-    with pytest.raises(PackageError, match=r"'dets' \[batch, queries, 4\].*outputs 1 outputs \(output0\)"):
+    with pytest.raises(PackageError, match=r"'dets' \[batch, queries, 4\].*but this model has 1 output \(output0\)"):
         build(RFDETR, {"output0": RT_OUTPUT})
 
 

@@ -92,7 +92,9 @@ class _QueryDetector(SingleStageArchitecture):
     def __init__(self, package: ModelPackage, sessions: Mapping[str, Session]) -> None:
         super().__init__(package, sessions)
         if len(self.output_names) != self.output_count:
-            raise self._layout_error(f"{len(self.output_names)} outputs ({', '.join(self.output_names)})")
+            count = len(self.output_names)
+            names = ", ".join(self.output_names)
+            raise self._layout_error(f"has {count} output{'s' if count != 1 else ''} ({names})")
 
     def settings(self, overrides: Mapping[str, Any]) -> QuerySettings:
         manifest = self.package.manifest
@@ -163,14 +165,14 @@ class _QueryDetector(SingleStageArchitecture):
             box_index = ending_in_4[0] if len(ending_in_4) == 1 else self._default_box_index
         boxes, logits = outputs[box_index], outputs[1 - box_index]
         if boxes.ndim != 3 or boxes.shape[-1] != 4 or logits.ndim != 3 or logits.shape[:2] != boxes.shape[:2]:
-            raise self._layout_error(f"{list(boxes.shape)} (boxes) and {list(logits.shape)} (class scores)")
+            raise self._layout_error(f"outputs {list(boxes.shape)} (boxes) and {list(logits.shape)} (class scores)")
         return boxes, logits
 
     def _layout_error(self, found: str) -> PackageError:
         manifest = self.package.manifest
         return PackageError(
             f"package {manifest.name!r}: a {manifest.architecture} model outputs {self.layout}, but this model "
-            f"outputs {found}; check 'architecture' in modelrt.json (rf-detr, rt-detr or detr)"
+            f"{found}; check 'architecture' in modelrt.json (rf-detr, rt-detr or detr)"
         )
 
     def _class_mismatch(self, output: np.ndarray, scores: int, expected: str) -> PackageError:
@@ -216,7 +218,7 @@ class DETR(_QueryDetector):
     def _boxes_and_scores(self, outputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         boxes, logits = self._pair(outputs)
         if logits.shape[-1] < 2:
-            raise self._layout_error(f"{list(boxes.shape)} (boxes) and {list(logits.shape)} (class scores)")
+            raise self._layout_error(f"outputs {list(boxes.shape)} (boxes) and {list(logits.shape)} (class scores)")
         if self.labels and logits.shape[-1] != len(self.labels) + 1:
             raise self._class_mismatch(
                 logits,
@@ -236,7 +238,7 @@ class RTDETR(_QueryDetector):
     def _boxes_and_scores(self, outputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         (predictions,) = outputs
         if predictions.ndim != 3 or predictions.shape[-1] < 5:
-            raise self._layout_error(str(list(predictions.shape)))
+            raise self._layout_error(f"outputs {list(predictions.shape)}")
         classes = predictions.shape[-1] - 4
         if self.labels and classes != len(self.labels):
             raise self._class_mismatch(predictions, classes, f"{classes} labels, one per class score")
