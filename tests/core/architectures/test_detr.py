@@ -12,6 +12,7 @@ import pytest
 
 from modelrt.api import default_manager
 from modelrt.architectures.detr import DETR, RFDETR, RTDETR
+from modelrt.backend import TensorInfo
 from modelrt.errors import InputError, PackageError
 
 from .detr_graphs import logit, query_model
@@ -52,10 +53,16 @@ def build(make_session: Any, make_package: Any) -> Callable[..., Any]:
         input_spec: dict[str, Any] = STRETCH,
         deltas: dict[str, np.ndarray] | None = None,
         postprocess: dict[str, Any] | None = None,
+        symbolic_queries: bool = False,
     ) -> Any:
         name = {RFDETR: "rf-detr", DETR: "detr", RTDETR: "rt-detr"}[kind]
         package = make_package(name, "object-detection", labels, input_spec, postprocess)
-        return kind(package, {"main": make_session(query_model(outputs, deltas))})
+        session = make_session(query_model(outputs, deltas))
+        if symbolic_queries:  # as a runtime reports a graph whose query count is symbolic
+            session.outputs = [
+                TensorInfo(o.name, (o.shape[0], "queries", *o.shape[2:]), o.dtype) for o in session.outputs
+            ]
+        return kind(package, {"main": session})
 
     return build_it
 
@@ -210,35 +217,36 @@ def test_two_outputs_are_not_an_rt_detr_model(build: Any) -> None:
         build(RTDETR, {"dets": BOXES, "labels": RF_LOGITS})
 
 
-def test_boxes_without_four_values_are_a_package_error(build: Any) -> None:
-    model = build(RFDETR, {"dets": np.zeros((3, 5), np.float32), "labels": RF_LOGITS})
+def test_boxes_without_four_values_are_a_package_error_at_load_time(build: Any) -> None:
     with pytest.raises(PackageError, match=r"outputs \[1, 3, 5\] \(boxes\) and \[1, 3, 3\] \(class scores\)"):
-        model.predict([image()])
+        build(RFDETR, {"dets": np.zeros((3, 5), np.float32), "labels": RF_LOGITS})
 
 
 def test_rf_detr_classes_that_match_neither_the_labels_nor_labels_and_background_are_a_package_error(
     build: Any,
 ) -> None:
-    model = build(RFDETR, {"dets": BOXES, "labels": np.zeros((3, 5), np.float32)})
     with pytest.raises(PackageError, match=r"holds 5 class scores per query, but the manifest lists 2 labels.*5 or 4"):
-        model.predict([image()])
+        build(RFDETR, {"dets": BOXES, "labels": np.zeros((3, 5), np.float32)})
 
 
 def test_detr_without_a_no_object_class_is_a_package_error(build: Any) -> None:
-    model = build(DETR, {"pred_logits": DETR_LOGITS[:, :2], "pred_boxes": BOXES})
     with pytest.raises(PackageError, match=r"holds 2 class scores per query.*'no object'"):
-        model.predict([image()])
+        build(DETR, {"pred_logits": DETR_LOGITS[:, :2], "pred_boxes": BOXES})
 
 
 def test_rt_detr_scores_that_do_not_match_the_labels_are_a_package_error(build: Any) -> None:
-    model = build(RTDETR, {"output0": np.zeros((3, 7), np.float32)})
     with pytest.raises(PackageError, match=r"\[1, 3, 7\] holds 3 class scores per query, but the manifest lists 2"):
-        model.predict([image()])
+        build(RTDETR, {"output0": np.zeros((3, 7), np.float32)})
 
 
 def test_rt_detr_output_with_only_boxes_is_a_package_error(build: Any) -> None:
-    model = build(RTDETR, {"output0": BOXES})
     with pytest.raises(PackageError, match=r"outputs \[1, 3, 4\]"):
+        build(RTDETR, {"output0": BOXES})
+
+
+def test_outputs_of_undeclared_shape_are_checked_when_they_come(build: Any) -> None:
+    model = build(RFDETR, {"dets": BOXES, "labels": np.zeros((3, 5), np.float32)}, symbolic_queries=True)
+    with pytest.raises(PackageError, match=r"holds 5 class scores per query, but the manifest lists 2 labels"):
         model.predict([image()])
 
 

@@ -26,7 +26,9 @@ transform (a stretch resize, as these models are trained with, or a letterbox, w
 Outputs are matched by name (``dets``/``*boxes*`` for boxes, ``labels``/``*logits*`` for scores), else by
 shape (the one ending in 4 is the boxes). A score equal to the confidence is kept, as for every modelrt
 detector; ``max_detections`` bounds the selection (RF-DETR's ``num_select``), ranked by score, ties by
-query then class. Decoding is vectorised per batch element: no Python loop per query or detection.
+query then class. Decoding is vectorised per batch element: no Python loop per query or detection. Outputs
+that do not fit the layout or the labels are a ``PackageError`` at load time when the graph declares their
+shapes, else at the first prediction.
 
 MPS-capable: the graph has static shapes (a fixed number of queries, a fixed input for RF-DETR and
 RT-DETR) and nothing data-dependent inside (no NMS, no dynamic ``NonZero``/``TopK`` sizes), which is what
@@ -59,6 +61,8 @@ from modelrt.results import Detections, Prediction
 
 __all__ = ["DETR", "RFDETR", "RTDETR", "QuerySettings"]
 
+# Declared output shapes are checked with zeros at load time up to this many values (a real head has far fewer).
+_MAX_CHECKED_VALUES = 10_000_000
 # Logits beyond this overflow float32 exp; their sigmoid is 0 or 1 either way.
 _LOGIT_LIMIT = 88.0
 
@@ -95,6 +99,7 @@ class _QueryDetector(SingleStageArchitecture):
             count = len(self.output_names)
             names = ", ".join(self.output_names)
             raise self._layout_error(f"has {count} output{'s' if count != 1 else ''} ({names})")
+        self._check_declared_shapes()
 
     def settings(self, overrides: Mapping[str, Any]) -> QuerySettings:
         manifest = self.package.manifest
@@ -118,6 +123,21 @@ class _QueryDetector(SingleStageArchitecture):
             self._detections(boxes[index], scores[index], transform, settings)
             for index, transform in enumerate(transforms)
         ]
+
+    def _check_declared_shapes(self) -> None:
+        """Check the layout at load time when the graph declares every output dimension but the batch.
+
+        Otherwise (symbolic or unknown dimensions) the first prediction checks the real outputs.
+        """
+        shapes = []
+        for output in self.session.outputs:
+            dims = output.shape[1:]
+            if not output.shape or not all(isinstance(dim, int) and dim >= 0 for dim in dims):
+                return
+            shapes.append((1, *dims))
+        if sum(int(np.prod(shape)) for shape in shapes) > _MAX_CHECKED_VALUES:
+            return
+        self._boxes_and_scores([np.zeros(shape, dtype=np.float32) for shape in shapes])
 
     @abc.abstractmethod
     def _boxes_and_scores(self, outputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
