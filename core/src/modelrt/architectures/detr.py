@@ -38,6 +38,7 @@ MPS needs to run a graph correctly; all selection happens here, in numpy.
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -129,13 +130,13 @@ class _QueryDetector(SingleStageArchitecture):
 
         Otherwise (symbolic or unknown dimensions) the first prediction checks the real outputs.
         """
-        shapes = []
+        shapes: list[tuple[int, ...]] = []
         for output in self.session.outputs:
-            dims = output.shape[1:]
-            if not output.shape or not all(isinstance(dim, int) and dim >= 0 for dim in dims):
+            dims = [dim for dim in output.shape[1:] if isinstance(dim, int) and dim >= 0]
+            if not output.shape or len(dims) != len(output.shape) - 1:
                 return
             shapes.append((1, *dims))
-        if sum(int(np.prod(shape)) for shape in shapes) > _MAX_CHECKED_VALUES:
+        if sum(math.prod(shape) for shape in shapes) > _MAX_CHECKED_VALUES:
             return
         self._boxes_and_scores([np.zeros(shape, dtype=np.float32) for shape in shapes])
 
