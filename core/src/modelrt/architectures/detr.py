@@ -23,16 +23,17 @@ transform (a stretch resize, as these models are trained with, or a letterbox, w
     class (default confidence 0.7, as DETR's own demo uses); input normalised with ImageNet's mean and std,
     shorter side 800 (a dynamic input size).
 
-Outputs are matched by name (``dets``/``*boxes*`` for boxes, ``labels``/``*logits*`` for scores), else by
-shape (the one ending in 4 is the boxes). A score equal to the confidence is kept, as for every modelrt
+Of two outputs, the one whose name holds ``dets`` or ``box`` is the boxes, else the only one ending in 4,
+else the layout's usual position; the other holds the class scores. A score equal to the confidence is kept, as for every modelrt
 detector; ``max_detections`` bounds the selection (RF-DETR's ``num_select``), ranked by score, ties by
 query then class. Decoding is vectorised per batch element: no Python loop per query or detection. Outputs
 that do not fit the layout or the labels are a ``PackageError`` at load time when the graph declares their
 shapes, else at the first prediction.
 
-MPS-capable: the graph has static shapes (a fixed number of queries, a fixed input for RF-DETR and
-RT-DETR) and nothing data-dependent inside (no NMS, no dynamic ``NonZero``/``TopK`` sizes), which is what
-MPS needs to run a graph correctly; all selection happens here, in numpy.
+MPS-capable (the reference runtime lists RF-DETR as the family that runs on MPS): the graph has static
+shapes (a fixed number of queries; a fixed input for RF-DETR and RT-DETR; only DETR's input size may vary)
+and no op whose output size depends on the data (no NMS, ``NonZero`` or data-sized ``TopK``), so nothing
+on the device changes shape between images; all selection happens here, in numpy.
 """
 
 from __future__ import annotations
