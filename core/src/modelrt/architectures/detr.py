@@ -24,11 +24,11 @@ transform (a stretch resize, as these models are trained with, or a letterbox, w
     shorter side 800 (a dynamic input size).
 
 Of two outputs, the one whose name holds ``dets`` or ``box`` is the boxes, else the only one ending in 4,
-else the layout's usual position; the other holds the class scores. A score equal to the confidence is kept, as for every modelrt
-detector; ``max_detections`` bounds the selection (RF-DETR's ``num_select``), ranked by score, ties by
-query then class. Decoding is vectorised per batch element: no Python loop per query or detection. Outputs
-that do not fit the layout or the labels are a ``PackageError`` at load time when the graph declares their
-shapes, else at the first prediction.
+else the layout's usual position; the other holds the class scores. A score equal to the confidence is
+kept, as for every modelrt detector; ``max_detections`` bounds the selection (RF-DETR's ``num_select``),
+ranked by score, ties by query then class. Decoding is vectorised per batch element: no Python loop per
+query or detection. Outputs that do not fit the layout or the labels are a ``PackageError`` at load time
+when the graph declares their shapes, else at the first prediction.
 
 MPS-capable (the reference runtime lists RF-DETR as the family that runs on MPS): the graph has static
 shapes (a fixed number of queries; a fixed input for RF-DETR and RT-DETR; only DETR's input size may vary)
