@@ -22,6 +22,10 @@ def register_architectures() -> Iterable[ArchitectureSpec]:
     return [
         ArchitectureSpec("yolov8", ("object-detection",), "modelrt.architectures.yolo:YOLOv8", mps_capable=True),
         ArchitectureSpec("yolov5", ("object-detection",), "modelrt.architectures.yolo:YOLOv5", mps_capable=True),
+        # DETR family: static shapes and no NMS in the graph (see modelrt.architectures.detr), so MPS-capable.
+        ArchitectureSpec("rf-detr", ("object-detection",), "modelrt.architectures.detr:RFDETR", mps_capable=True),
+        ArchitectureSpec("rt-detr", ("object-detection",), "modelrt.architectures.detr:RTDETR", mps_capable=True),
+        ArchitectureSpec("detr", ("object-detection",), "modelrt.architectures.detr:DETR", mps_capable=True),
         ArchitectureSpec(
             "yolov8-seg",
             ("instance-segmentation",),

@@ -263,13 +263,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     package.add_argument("--dynamic-size", action="store_true", help="keep aspect; shorter side = size")
     package.add_argument(
-        "--resize", choices=["letterbox", "stretch", "shorter-side-center-crop"], help="how images fit the input"
+        "--resize",
+        choices=["letterbox", "stretch", "shorter-side-center-crop"],
+        help="how images fit the input (default: the file's or the architecture's, else letterbox)",
     )
     package.add_argument("--crop-resize", type=int, help="shorter side before the centre crop")
     package.add_argument("--color", choices=["rgb", "bgr"], help="channel order the network expects")
     package.add_argument("--scale", type=float, help="pixel values are multiplied by this (default 1/255)")
-    package.add_argument("--mean", type=float, nargs=3, help="per-channel mean subtracted after scaling")
-    package.add_argument("--std", type=float, nargs=3, help="per-channel std divided by after the mean")
+    package.add_argument(
+        "--mean", type=float, nargs=3, help="per-channel mean subtracted after scaling (rf-detr, detr: ImageNet's)"
+    )
+    package.add_argument(
+        "--std", type=float, nargs=3, help="per-channel std divided by after the mean (rf-detr, detr: ImageNet's)"
+    )
     package.add_argument("--pad-value", type=int, help="grey level of letterbox padding, 0-255 (default 114)")
     package.add_argument("--batch", help="dynamic, or a fixed batch size")
     package.add_argument("--confidence", type=float, help="default confidence threshold written in the manifest")

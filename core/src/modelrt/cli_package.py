@@ -66,7 +66,7 @@ def run_package(args: argparse.Namespace) -> int:
         architecture=args.architecture or (carried.architecture if carried is not None else None),
         name=args.name,
         artifact_format=args.format,
-        input_spec=_input_spec(args, carried_data.get("input", {})),
+        input_spec=_input_spec(args, carried_data.get("input", {}), model_file),
         postprocess=_postprocess(args, carried_data.get("postprocess", {})),
         precision=carried.artifacts[0].precision if carried is not None else None,
     )
@@ -101,12 +101,17 @@ def _carried_manifest(model_file: Path, task: str | None) -> Manifest | None:
         ) from None
 
 
-def _input_spec(args: argparse.Namespace, carried: Mapping[str, Any]) -> dict[str, Any]:
-    """The file's input settings, each replaced by the option given for it."""
+def _input_spec(args: argparse.Namespace, carried: Mapping[str, Any], model_file: Path) -> dict[str, Any]:
+    """The file's input settings, each replaced by the option given for it.
+
+    Without ``--size`` or a size the file carries, an ONNX model's fixed input height and width is the
+    size (a network of fixed shape takes nothing else), else ``DEFAULT_SIZE``.
+    """
     spec = dict(carried)
     if args.size is not None:
         spec["size"] = [args.size[0], args.size[-1]]
-    spec.setdefault("size", list(DEFAULT_SIZE))
+    if "size" not in spec:
+        spec["size"] = list(_fixed_onnx_input_size(model_file) or DEFAULT_SIZE)
     given = {
         "dynamic_size": True if args.dynamic_size else None,
         "resize": args.resize,
@@ -120,6 +125,25 @@ def _input_spec(args: argparse.Namespace, carried: Mapping[str, Any]) -> dict[st
     }
     spec.update({key: value for key, value in given.items() if value is not None})
     return spec
+
+
+def _fixed_onnx_input_size(model_file: Path) -> tuple[int, int] | None:
+    """Height and width of an ONNX model's first input when it is NCHW RGB of fixed size (``None`` otherwise)."""
+    from modelrt.onnx_proto import OnnxFormatError, read_header
+
+    if model_file.suffix.lower() != ".onnx":
+        return None
+    try:
+        inputs = read_header(model_file).inputs
+    except (OnnxFormatError, OSError):
+        return None  # the package builder reports an unreadable file
+    shape = inputs[0].shape if inputs else ()
+    if len(shape) != 4 or shape[1] != 3:
+        return None
+    height, width = shape[2], shape[3]
+    if isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0:
+        return height, width
+    return None
 
 
 def _batch(text: str | None) -> int | str | None:

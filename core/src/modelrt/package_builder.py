@@ -22,6 +22,7 @@ from modelrt.onnx_external_data import external_data_entries, read_external_data
 from modelrt.storage import atomic_copy, atomic_write_text
 
 __all__ = [
+    "ARCHITECTURE_INPUT_DEFAULTS",
     "DEFAULT_ARCHITECTURE",
     "FORMAT_BY_SUFFIX",
     "ArtifactFile",
@@ -35,6 +36,15 @@ DEFAULT_ARCHITECTURE = {
     "object-detection": "yolov8",
     "classification": "image-classifier",
     "text-detection": "db-text-detector",
+}
+#: ImageNet's per-channel mean and std, for pixels scaled to [0, 1].
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+#: Input settings an architecture's exports were trained with, for those the caller leaves unset: DETR-family
+#: exports say nothing about their preprocessing (see ``modelrt.architectures.detr`` for the sources).
+ARCHITECTURE_INPUT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rf-detr": {"resize": "stretch", "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+    "rt-detr": {"resize": "stretch"},
+    "detr": {"mean": IMAGENET_MEAN, "std": IMAGENET_STD},
 }
 FORMAT_BY_SUFFIX = {
     ".onnx": "onnx",
@@ -141,7 +151,7 @@ def build_multi_artifact_package(
         "task": task,
         "architecture": arch,
         "labels": list(labels),
-        "input": input_spec or {"size": [640, 640]},
+        "input": {**ARCHITECTURE_INPUT_DEFAULTS.get(arch, {}), **(input_spec or {"size": [640, 640]})},
         "postprocess": postprocess or {},
         "artifacts": [_entry_data(entry) for entry in [*entries, *(entry for entry, _ in side_files)]],
     }

@@ -147,8 +147,8 @@ def test_no_backend_for_the_format_says_what_to_install(make_package: Callable[.
 
 
 def test_an_unknown_architecture_is_a_package_error(make_package: Callable[..., Path]) -> None:
-    package = make_package(architecture="detr")
-    with pytest.raises(PackageError, match="architecture 'detr'"):
+    package = make_package(architecture="no-such-architecture")
+    with pytest.raises(PackageError, match="architecture 'no-such-architecture'"):
         _load(package, fake_backend_plugin("cpu-runtime"))
 
 
