@@ -35,6 +35,8 @@ DEFAULT_ARCHITECTURE = {
     "object-detection": "yolov8",
     "classification": "image-classifier",
     "text-detection": "db-text-detector",
+    "semantic-segmentation": "semantic-segmenter",
+    "embedding": "image-embedder",
 }
 FORMAT_BY_SUFFIX = {
     ".onnx": "onnx",
