@@ -38,6 +38,8 @@ DEFAULT_ARCHITECTURE = {
     "semantic-segmentation": "semantic-segmenter",
     "embedding": "image-embedder",
 }
+#: Tasks whose results name no class, so a package of theirs needs no labels.
+TASKS_WITHOUT_CLASSES = ("embedding",)
 FORMAT_BY_SUFFIX = {
     ".onnx": "onnx",
     ".pt2": "exported-program",
@@ -133,7 +135,7 @@ def build_multi_artifact_package(
     arch = architecture or DEFAULT_ARCHITECTURE.get(task)
     if arch is None:
         raise InputError(f"task {task!r} has no default architecture; pass --architecture")
-    if not labels:
+    if not labels and task not in TASKS_WITHOUT_CLASSES:
         raise InputError("a package needs its class names: pass --labels FILE (one name per line)")
     entries = [_entry_for(artifact) for artifact in artifacts]
     side_files = _external_data_files(artifacts, entries)

@@ -162,3 +162,53 @@ def test_outputs_that_are_not_a_segmentation_are_package_errors(
 ) -> None:
     with pytest.raises(PackageError, match=message):
         segmenter(output, ids=ids).predict([blank(8, 16)])
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+def segmentation() -> SemanticSegmentation:
+    """A 3x4 map: background on the left, a "cat" square on the right, no "dog"."""
+    class_map = np.array([[0, 0, 2, 2], [0, 0, 2, 2], [0, 0, 0, 0]])
+    return SemanticSegmentation(("background", "dog", "cat"), class_map=class_map)
+
+
+def decoded(rle: dict[str, Any]) -> np.ndarray:
+    height, width = rle["size"]
+    flat = np.repeat(np.arange(len(rle["counts"])) % 2 == 1, rle["counts"])
+    return flat.reshape(width, height).T
+
+
+def test_to_dict_lists_each_present_class_with_its_pixels_and_rle_mask() -> None:
+    result = segmentation()
+    data = result.to_dict()
+    assert data["type"] == "semantic-segmentation" and data["size"] == [3, 4]
+    assert [(item["class"], item["class_id"], item["pixels"]) for item in data["classes"]] == [
+        ("background", 0, 8),
+        ("cat", 2, 4),
+    ]
+    for item in data["classes"]:
+        np.testing.assert_array_equal(decoded(item["mask"]), result.class_map == item["class_id"])
+    assert "mask" not in result.to_dict(masks=False)["classes"][0]
+
+
+def test_to_supervision_gives_one_masked_detection_per_present_class() -> None:
+    detections = segmentation().to_supervision()
+    assert detections.class_id.tolist() == [0, 2]
+    assert detections.data["class_name"].tolist() == ["background", "cat"]
+    assert detections.mask is not None and detections.mask.shape == (2, 3, 4)
+    np.testing.assert_array_equal(detections.mask[1], segmentation().mask(2))
+    np.testing.assert_array_equal(detections.xyxy[1], [2, 0, 3, 1])  # supervision's inclusive pixel box
+
+
+def test_repr_gives_the_size_and_the_largest_classes() -> None:
+    assert repr(segmentation()) == "SemanticSegmentation(4x3, 2 classes: 'background' 66.7%, 'cat' 33.3%)"
+
+
+def test_a_class_map_must_hold_whole_non_negative_class_ids() -> None:
+    from modelrt.errors import InputError
+
+    with pytest.raises(InputError, match="found -1"):
+        SemanticSegmentation(("a",), class_map=np.array([[0, -1]]))
+    with pytest.raises(InputError, match=r"integer array \[height, width\]"):
+        SemanticSegmentation(("a",), class_map=np.zeros((2, 2), np.float32))
