@@ -18,7 +18,9 @@ LABELS = ("red", "green", "background")
 
 def _save_model(nodes: list[onnx.NodeProto], output: onnx.ValueInfoProto, path: Path) -> Path:
     image = helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, "height", "width"])
-    model = helper.make_model(helper.make_graph(nodes, "m", [image], [output]), opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(
+        helper.make_graph(nodes, "m", [image], [output]), opset_imports=[helper.make_opsetid("", 17)]
+    )
     model.ir_version = 8
     onnx.save(model, path)
     return path
@@ -72,7 +74,10 @@ def test_a_segmenter_prints_each_class_and_tints_its_pixels_in_the_saved_picture
     assert result.returncode == 0, result.stderr
     (record,) = json.loads(result.stdout)["results"]
     assert record["type"] == "semantic-segmentation" and record["size"] == [48, 64]
-    assert [(item["class"], item["pixels"]) for item in record["classes"]] == [("red", 48 * 32), ("background", 48 * 32)]
+    assert [(item["class"], item["pixels"]) for item in record["classes"]] == [
+        ("red", 48 * 32),
+        ("background", 48 * 32),
+    ]
     changed = (cv2.imread(str(saved)) != cv2.imread(str(picture))).any(axis=2)
     assert changed[20:, :32].all()  # "red" is tinted (the legend is at the top left)
     assert not changed[:, 32:].any()  # "background" is left as it was

@@ -3,7 +3,8 @@
 Boxes, labels with confidence, polygons, translucent masks and keypoints (joined by the COCO skeleton
 when there are 17, as for COCO pose models) for ``Detections``; the top label for a
 ``Classification``; a translucent colour per class and a legend for a ``SemanticSegmentation``; the
-vector length for an ``Embedding`` (there is nothing in the picture to show). Line widths and text sizes follow the image size so results stay readable on
+vector length for an ``Embedding`` (there is nothing in the picture to show).
+Line widths and text sizes follow the image size so results stay readable on
 both thumbnails and large photos. The image is RGB, so colours are RGB too.
 """
 

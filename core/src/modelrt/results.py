@@ -486,7 +486,11 @@ class SemanticSegmentation(Prediction):
             if masks:
                 item["mask"] = mask_rle(self.mask(class_id))
             classes.append(item)
-        return {"type": "semantic-segmentation", "size": [int(side) for side in self.class_map.shape], "classes": classes}
+        return {
+            "type": "semantic-segmentation",
+            "size": [int(side) for side in self.class_map.shape],
+            "classes": classes,
+        }
 
     def __repr__(self) -> str:
         counts = self.pixel_counts

@@ -3,7 +3,6 @@ vector, its normalisation and every similarity is worked out by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -74,7 +73,7 @@ def test_a_batch_of_two_runs_in_one_call_and_keeps_each_image_apart() -> None:
 
 
 def test_nan_features_are_a_package_error_not_a_vector(make_constant_model: Any) -> None:
-    with pytest.raises(PackageError, match="NaN or infinite features for image 0.*float32"):
+    with pytest.raises(PackageError, match=r"NaN or infinite features for image 0.*float32"):
         embedder(make_constant_model(np.array([[1.0, np.nan]], np.float32))).predict([solid(1, 1, 1)])
 
 

@@ -122,9 +122,7 @@ def test_tied_scores_go_to_the_lowest_class_id(segmenter: Build) -> None:
     scores = np.zeros((1, 3, 2, 2), np.float32)
     scores[0, 1:] = 5.0  # classes 1 and 2 tie everywhere, above class 0
     scores[0, :, 1, 1] = 7.0  # all three tie in one cell
-    (result,) = segmenter(scores, {"size": [2, 2], "resize": "stretch"}, labels=["a", "b", "c"]).predict(
-        [blank(2, 2)]
-    )
+    (result,) = segmenter(scores, {"size": [2, 2], "resize": "stretch"}, labels=["a", "b", "c"]).predict([blank(2, 2)])
     np.testing.assert_array_equal(result.class_map, [[1, 1], [1, 0]])
 
 

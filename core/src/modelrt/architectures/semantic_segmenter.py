@@ -70,13 +70,13 @@ class SemanticSegmenter(SingleStageArchitecture):
 
     def _class_ids(self, ids: np.ndarray) -> np.ndarray:
         ids = ids.reshape(ids.shape[-2:])
-        if not np.issubdtype(ids.dtype, np.integer):
-            if not (np.isfinite(ids).all() and np.array_equal(ids, np.round(ids))):
-                raise self._error(
-                    "its single-channel output holds values that are not class ids (whole numbers); a one-class "
-                    "score map is not supported: export scores for every class, background included",
-                    layouts=False,
-                )
+        whole = np.issubdtype(ids.dtype, np.integer) or (np.isfinite(ids).all() and np.array_equal(ids, np.round(ids)))
+        if not whole:
+            raise self._error(
+                "its single-channel output holds values that are not class ids (whole numbers); a one-class "
+                "score map is not supported: export scores for every class, background included",
+                layouts=False,
+            )
         found = (int(ids.min()), int(ids.max())) if ids.size else (0, 0)
         if found[0] < 0 or (self.labels and found[1] >= len(self.labels)):
             raise self._error(
