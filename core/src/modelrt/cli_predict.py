@@ -193,7 +193,10 @@ class _TextReport:
 
 
 def describe(name: str, result: Prediction) -> str:
-    data = result.to_dict()
+    from modelrt.results import SemanticSegmentation
+
+    # A text line has no use for a segmentation's RLE masks, so they are not computed.
+    data = result.to_dict(masks=False) if isinstance(result, SemanticSegmentation) else result.to_dict()
     shown = quoted_name(name)
     if data["type"] == "classification":
         top = ", ".join(f"{escaped(item['class'])} ({item['probability']:.3f})" for item in data["top"][:3])
