@@ -78,6 +78,8 @@ def test_a_segmenter_prints_each_class_and_tints_its_pixels_in_the_saved_picture
         ("red", 48 * 32),
         ("background", 48 * 32),
     ]
+    red = record["classes"][0]["mask"]  # COCO RLE, column by column: 48 * 32 set pixels first
+    assert red == {"size": [48, 64], "counts": [0, 48 * 32, 48 * 32]}
     changed = (cv2.imread(str(saved)) != cv2.imread(str(picture))).any(axis=2)
     assert changed[20:, :32].all()  # "red" is tinted (the legend is at the top left)
     assert not changed[:, 32:].any()  # "background" is left as it was
