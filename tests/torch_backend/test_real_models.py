@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import modelrt
-from modelrt.results import Classification, Detections
+from modelrt.results import Classification, Detections, Embedding
 
 from .conftest import IMAGES
 
@@ -120,6 +120,35 @@ def test_a_batch_through_torch_matches_single_images(demo_packages: Path) -> Non
         singles = [model.predict(IMAGES / "chelsea.png"), model.predict(IMAGES / "coffee.png")]
     for together, alone in zip(batch, singles, strict=True):
         np.testing.assert_allclose(together.probabilities, alone.probabilities, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ embedder
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def embedder(request: pytest.FixtureRequest, demo_packages: Path) -> Iterator[modelrt.Model]:
+    with _load(demo_packages / "mobilenet-v2-embedder", request.param) as model:
+        yield model
+
+
+def test_the_cat_is_closer_to_its_mirror_image_than_to_the_coffee(embedder: modelrt.Model) -> None:
+    from modelrt.images import load_image
+    from modelrt.results import similarity
+
+    cat, coffee = load_image(IMAGES / "chelsea.png"), load_image(IMAGES / "coffee.png")
+    original, mirrored, coffee = embedder.predict([cat, np.ascontiguousarray(cat[:, ::-1]), coffee], color="rgb")
+    assert isinstance(original, Embedding) and len(original) == 1280
+    assert original.norm == pytest.approx(1.0, abs=1e-5)
+    matrix = similarity([original], [mirrored, coffee])
+    assert matrix[0, 0] > 0.95 and matrix[0, 1] < 0.6  # measured: 0.986 and 0.424
+
+
+def test_torch_and_onnxruntime_give_the_same_embedding(demo_packages: Path) -> None:
+    vectors = {}
+    for backend in BACKENDS:
+        with _load(demo_packages / "mobilenet-v2-embedder", backend) as model:
+            vectors[backend] = model.predict(IMAGES / "chelsea.png").vector
+    np.testing.assert_allclose(vectors["torch"], vectors["onnxruntime"], atol=1e-5)
 
 
 # ------------------------------------------------------------------------------------------ ranking

@@ -2,7 +2,9 @@
 
 Boxes, labels with confidence, polygons, translucent masks and keypoints (joined by the COCO skeleton
 when there are 17, as for COCO pose models) for ``Detections``; the top label for a
-``Classification``. Line widths and text sizes follow the image size so results stay readable on
+``Classification``; a translucent colour per class and a legend for a ``SemanticSegmentation``; the
+vector length for an ``Embedding`` (there is nothing in the picture to show).
+Line widths and text sizes follow the image size so results stay readable on
 both thumbnails and large photos. The image is RGB, so colours are RGB too.
 """
 
@@ -12,7 +14,7 @@ import numpy as np
 
 from modelrt.errors import InputError
 from modelrt.opencv import cv2
-from modelrt.results import Classification, Detections, Prediction
+from modelrt.results import Classification, Detections, Embedding, Prediction, SemanticSegmentation
 
 __all__ = ["annotate"]
 
@@ -33,6 +35,8 @@ _TEXT_COLOUR = (255, 255, 255)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 # Keypoints scored below this are not drawn (they are guesses for occluded points).
 _VISIBLE_KEYPOINT = 0.5
+# Classes named in a segmentation picture's legend.
+_LEGEND_ROWS = 10
 # How much of a mask's colour shows over the image.
 _MASK_OPACITY = 0.5
 # Limbs joining COCO's 17 person keypoints (0-based: nose, eyes, ears, shoulders, elbows, wrists, hips,
@@ -60,8 +64,15 @@ def annotate(image: np.ndarray, prediction: Prediction) -> np.ndarray:
             _PALETTE[prediction.class_id % len(_PALETTE)],
             line,
         )
+    elif isinstance(prediction, SemanticSegmentation):
+        _draw_segmentation(canvas, prediction, line)
+    elif isinstance(prediction, Embedding):
+        _draw_label(canvas, f"embedding, {len(prediction)} values", (line, line), _PALETTE[0], line)
     else:
-        raise InputError(f"annotate can draw Detections and Classification results, not {type(prediction).__name__}")
+        raise InputError(
+            "annotate can draw Detections, Classification, SemanticSegmentation and Embedding results, not "
+            f"{type(prediction).__name__}"
+        )
     return canvas
 
 
@@ -95,6 +106,27 @@ def _draw_masks(canvas: np.ndarray, detections: Detections) -> None:
     topmost = len(masks) - 1 - np.argmax(masks[::-1, covered], axis=0)
     blended = canvas[covered] * (1 - _MASK_OPACITY) + colours[topmost] * _MASK_OPACITY
     canvas[covered] = np.round(blended).astype(np.uint8)
+
+
+def _draw_segmentation(canvas: np.ndarray, segmentation: SemanticSegmentation, line: int) -> None:
+    """Every class but a "background" one blended over the image in its colour, and a legend of the
+    classes shown, largest first, down the left edge."""
+    class_map = segmentation.class_map
+    if class_map.shape != canvas.shape[:2]:
+        return
+    shown = [i for i in segmentation.class_ids.tolist() if segmentation.name(i).casefold() != "background"]
+    if not shown:
+        return
+    palette = np.array(_PALETTE, dtype=np.float32)
+    covered = np.isin(class_map, shown)
+    colours = palette[class_map[covered] % len(_PALETTE)]
+    canvas[covered] = np.round(canvas[covered] * (1 - _MASK_OPACITY) + colours * _MASK_OPACITY).astype(np.uint8)
+    counts = segmentation.pixel_counts
+    (_, height), baseline = cv2.getTextSize("Ag", _FONT, 0.4 * line, max(1, line // 2))
+    step = height + baseline + line
+    for row, class_id in enumerate(sorted(shown, key=lambda i: -counts[i])[:_LEGEND_ROWS]):
+        colour = _PALETTE[class_id % len(_PALETTE)]
+        _draw_label(canvas, segmentation.name(class_id), (line, (row + 1) * step), colour, line)
 
 
 def _draw_keypoints(canvas: np.ndarray, keypoints: np.ndarray, colour: tuple[int, ...], line: int) -> None:

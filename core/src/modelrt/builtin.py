@@ -41,6 +41,16 @@ def register_architectures() -> Iterable[ArchitectureSpec]:
             "modelrt.architectures.classifier:ImageClassifier",
             mps_capable=True,
         ),
+        # One pass over a fixed-size input with numpy post-processing, as for image-classifier.
+        ArchitectureSpec(
+            "image-embedder", ("embedding",), "modelrt.architectures.embedder:ImageEmbedder", mps_capable=True
+        ),
+        ArchitectureSpec(
+            "semantic-segmenter",
+            ("semantic-segmentation",),
+            "modelrt.architectures.semantic_segmenter:SemanticSegmenter",
+            mps_capable=True,
+        ),
         ArchitectureSpec("db-text-detector", ("text-detection",), "modelrt.architectures.db_text:DBTextDetector"),
         # Not MPS-capable: every pyramid level and crop batch has its own shape (see the module docstring).
         ArchitectureSpec(

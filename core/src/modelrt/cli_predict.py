@@ -193,16 +193,33 @@ class _TextReport:
 
 
 def describe(name: str, result: Prediction) -> str:
-    data = result.to_dict()
+    from modelrt.results import SemanticSegmentation
+
+    # A text line has no use for a segmentation's RLE masks, so they are not computed.
+    data = result.to_dict(masks=False) if isinstance(result, SemanticSegmentation) else result.to_dict()
     shown = quoted_name(name)
     if data["type"] == "classification":
         top = ", ".join(f"{escaped(item['class'])} ({item['probability']:.3f})" for item in data["top"][:3])
         return f"{shown}: {top}"
+    if data["type"] == "embedding":
+        return f"{shown}: embedding of {data['dimensions']} values, norm {data['norm']:.3f}"
+    if data["type"] == "semantic-segmentation":
+        return _describe_segmentation(shown, data)
     lines = [f"{shown}: {len(data['detections'])} detections"]
     for item in data["detections"]:
         x1, y1, x2, y2 = item["xyxy"]
         label = escaped(item["class"])
         lines.append(f"  {label:<12} {item['confidence']:.3f}  [{x1:7.1f} {y1:7.1f} {x2:7.1f} {y2:7.1f}]")
+    return "\n".join(lines)
+
+
+def _describe_segmentation(shown: str, data: dict[str, Any]) -> str:
+    """A header with the map's size, then each class present with its share of the pixels, largest first."""
+    height, width = data["size"]
+    classes = sorted(data["classes"], key=lambda item: -item["pixels"])
+    lines = [f"{shown}: {width}x{height} class map, {len(classes)} classes present"]
+    total = max(1, width * height)
+    lines += [f"  {escaped(item['class']):<16} {item['pixels'] / total:7.2%}" for item in classes]
     return "\n".join(lines)
 
 

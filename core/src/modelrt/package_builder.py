@@ -36,6 +36,8 @@ DEFAULT_ARCHITECTURE = {
     "object-detection": "yolov8",
     "classification": "image-classifier",
     "text-detection": "db-text-detector",
+    "semantic-segmentation": "semantic-segmenter",
+    "embedding": "image-embedder",
 }
 #: ImageNet's per-channel mean and std, for pixels scaled to [0, 1].
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -46,6 +48,8 @@ ARCHITECTURE_INPUT_DEFAULTS: dict[str, dict[str, Any]] = {
     "rt-detr": {"resize": "stretch"},
     "detr": {"mean": IMAGENET_MEAN, "std": IMAGENET_STD},
 }
+#: Tasks whose results name no class, so a package of theirs needs no labels.
+TASKS_WITHOUT_CLASSES = ("embedding",)
 FORMAT_BY_SUFFIX = {
     ".onnx": "onnx",
     ".pt2": "exported-program",
@@ -141,7 +145,7 @@ def build_multi_artifact_package(
     arch = architecture or DEFAULT_ARCHITECTURE.get(task)
     if arch is None:
         raise InputError(f"task {task!r} has no default architecture; pass --architecture")
-    if not labels:
+    if not labels and task not in TASKS_WITHOUT_CLASSES:
         raise InputError("a package needs its class names: pass --labels FILE (one name per line)")
     entries = [_entry_for(artifact) for artifact in artifacts]
     side_files = _external_data_files(artifacts, entries)

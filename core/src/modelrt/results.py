@@ -22,7 +22,16 @@ from modelrt.errors import InputError
 if TYPE_CHECKING:
     import supervision
 
-__all__ = ["PER_DETECTION", "Classification", "Detections", "Prediction", "mask_rle"]
+__all__ = [
+    "PER_DETECTION",
+    "Classification",
+    "Detections",
+    "Embedding",
+    "Prediction",
+    "SemanticSegmentation",
+    "mask_rle",
+    "similarity",
+]
 
 #: Metadata key marking an attrs field of ``Detections`` (or a subclass) that holds one entry per detection.
 PER_DETECTION = "modelrt.per_detection"
@@ -332,3 +341,162 @@ class Classification(Prediction):
         top = self.top(_TOP_CLASSES)
         best = ", ".join(f"{label!r} {probability:.3f}" for label, probability in top)
         return f"{type(self).__name__}({_counted(len(self), 'class', 'classes')}, top {len(top)}: {best})"
+
+
+def _vector(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=np.float32).reshape(-1)
+
+
+def _class_map(value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    if array.ndim != 2 or not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+        raise InputError(f"a class map is an integer array [height, width], got {array.dtype} {list(array.shape)}")
+    if array.size and array.min() < 0:
+        raise InputError(f"a class map holds class ids from 0, found {array.min()}")
+    return array.astype(np.int32, copy=False)
+
+
+@attrs.define(eq=False)
+class Embedding(Prediction):
+    """One image's feature vector: ``vector`` float32 [D], L2-normalised (unit length).
+
+    A network that outputs all zeros gives a zero vector (``norm`` 0), never NaN; ``similarity`` with
+    it is 0. ``len`` is the number of dimensions; ``embedding.similarity(other)`` is the cosine
+    similarity (a dot product, since both have unit length).
+    """
+
+    vector: np.ndarray = attrs.field(converter=_vector, kw_only=True, repr=_compact)
+
+    def __len__(self) -> int:
+        return int(self.vector.shape[0])
+
+    @property
+    def norm(self) -> float:
+        """1.0, or 0.0 for a zero vector (up to float32 rounding)."""
+        return float(np.linalg.norm(self.vector))
+
+    def similarity(self, other: Embedding | np.ndarray) -> float:
+        """Cosine similarity with another embedding or vector, in [-1, 1]."""
+        return float(similarity(self, other))
+
+    def to_dict(self) -> dict[str, Any]:
+        """``dimensions``, ``norm`` and the ``vector``, each value as the shortest text that reads back exactly."""
+        return {
+            "type": "embedding",
+            "dimensions": len(self),
+            "norm": round(self.norm, 5),
+            "vector": [float(str(value)) for value in self.vector],
+        }
+
+    def __repr__(self) -> str:
+        head = ", ".join(f"{value:.3f}" for value in self.vector[:4].tolist())
+        more = ", ..." if len(self) > 4 else ""
+        return f"{type(self).__name__}({_counted(len(self), 'dimension')}, norm {self.norm:.3f}, [{head}{more}])"
+
+
+def similarity(
+    first: Embedding | np.ndarray | Iterable[Embedding], second: Embedding | np.ndarray | Iterable[Embedding]
+) -> float | np.ndarray:
+    """Cosine similarity of embeddings: a float for two single ones, else a float32 matrix [N, M].
+
+    Each argument is an ``Embedding``, a vector ``[D]``, a matrix ``[N, D]`` (one vector per row) or a
+    list of embeddings. Vectors are normalised here, so raw features work too; a zero vector has
+    similarity 0 with everything. Vectors of different lengths are an ``InputError``.
+    """
+    left, left_single = _rows(first)
+    right, right_single = _rows(second)
+    if left.shape[1] != right.shape[1]:
+        raise InputError(
+            f"cannot compare embeddings of {left.shape[1]} and {right.shape[1]} dimensions; "
+            "use embeddings from the same model"
+        )
+    matrix = _unit_rows(left) @ _unit_rows(right).T
+    np.clip(matrix, -1.0, 1.0, out=matrix)
+    return float(matrix[0, 0]) if left_single and right_single else matrix
+
+
+def _rows(value: Any) -> tuple[np.ndarray, bool]:
+    """``value`` as a float32 matrix [N, D], and whether it was one vector."""
+    if isinstance(value, Embedding):
+        return value.vector[None], True
+    if isinstance(value, list | tuple) and value and all(isinstance(item, Embedding) for item in value):
+        return np.stack([item.vector for item in value]), False
+    array = np.asarray(value, dtype=np.float32)
+    if array.ndim == 1:
+        return array[None], True
+    if array.ndim != 2:
+        raise InputError(f"similarity takes embeddings, vectors [D] or matrices [N, D], got shape {array.shape}")
+    return array, False
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
+@attrs.define(eq=False)
+class SemanticSegmentation(Prediction):
+    """A class for every pixel of one image: ``class_map`` int32 [H, W] indexing ``labels``.
+
+    ``class_ids`` are the classes present, ``pixel_counts`` how many pixels each has, ``mask(id)`` a
+    class's bool mask. ``to_dict`` is compact (per present class: pixel count and COCO RLE mask);
+    ``to_supervision`` gives ``supervision.Detections`` with one mask per present class, since
+    supervision has no semantic-segmentation type.
+    """
+
+    class_map: np.ndarray = attrs.field(converter=_class_map, kw_only=True, repr=_compact)
+
+    @property
+    def class_ids(self) -> np.ndarray:
+        """The classes present, ascending: int64 [K]."""
+        return np.flatnonzero(self.pixel_counts)
+
+    @property
+    def pixel_counts(self) -> np.ndarray:
+        """Pixels of each class id: int64 [max(len(labels), largest id + 1)]."""
+        return np.bincount(self.class_map.ravel(), minlength=len(self.labels)).astype(np.int64)
+
+    def name(self, class_id: int) -> str:
+        return self.labels[class_id] if 0 <= class_id < len(self.labels) else str(class_id)
+
+    def mask(self, class_id: int) -> np.ndarray:
+        """Where class ``class_id`` is: bool [H, W]."""
+        return self.class_map == class_id
+
+    def to_supervision(self) -> supervision.Detections:
+        """One detection per present class: its mask, the box around it, confidence 1, ``class_name`` in data."""
+        sv = _import_supervision()
+        ids = self.class_ids
+        masks = self.class_map[None] == ids[:, None, None]
+        return sv.Detections(
+            xyxy=sv.mask_to_xyxy(masks).astype(np.float32).reshape(-1, 4),
+            mask=masks,
+            confidence=np.ones(len(ids), dtype=np.float32),
+            class_id=ids.astype(np.int64),
+            data={"class_name": np.array([self.name(i) for i in ids.tolist()], dtype=str)},
+        )
+
+    def to_dict(self, masks: bool = True) -> dict[str, Any]:
+        """``size`` [H, W] and, per present class, its ``pixels`` and (unless ``masks`` is false) its
+        ``mask`` in COCO's uncompressed RLE (see ``mask_rle``)."""
+        counts = self.pixel_counts
+        classes = []
+        for class_id in self.class_ids.tolist():
+            item: dict[str, Any] = {"class": self.name(class_id), "class_id": class_id, "pixels": int(counts[class_id])}
+            if masks:
+                item["mask"] = mask_rle(self.mask(class_id))
+            classes.append(item)
+        return {
+            "type": "semantic-segmentation",
+            "size": [int(side) for side in self.class_map.shape],
+            "classes": classes,
+        }
+
+    def __repr__(self) -> str:
+        counts = self.pixel_counts
+        total = max(1, self.class_map.size)
+        order = sorted(self.class_ids.tolist(), key=lambda i: -counts[i])
+        shown = ", ".join(f"{self.name(i)!r} {counts[i] / total:.1%}" for i in order[:_TOP_CLASSES])
+        more = f", and {len(order) - _TOP_CLASSES} more" if len(order) > _TOP_CLASSES else ""
+        height, width = self.class_map.shape
+        return f"{type(self).__name__}({width}x{height}, {_counted(len(order), 'class', 'classes')}: {shown}{more})"

@@ -71,7 +71,7 @@ def test_an_empty_result_leaves_the_picture_unchanged() -> None:
 
 
 def test_an_unknown_result_type_is_refused() -> None:
-    with pytest.raises(InputError, match="Detections and Classification"):
+    with pytest.raises(InputError, match="Detections, Classification, SemanticSegmentation and Embedding"):
         annotate(grey(), Prediction(("cat",)))
 
 
