@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from modelrt.model import Model, load
     from modelrt.options import RunOptions
     from modelrt.plan import LoadPlan
-    from modelrt.results import Classification, Detections, Prediction
+    from modelrt.results import Classification, Detections, Embedding, Prediction, SemanticSegmentation
     from modelrt.specs import (
         ArchitectureSpec,
         Availability,
@@ -75,6 +75,8 @@ _EXPORTS: dict[str, str] = {
     "Prediction": "modelrt.results",
     "Detections": "modelrt.results",
     "Classification": "modelrt.results",
+    "Embedding": "modelrt.results",
+    "SemanticSegmentation": "modelrt.results",
     **{
         name: "modelrt.specs"
         for name in ("ArchitectureSpec", "Availability", "BackendSpec", "Finding", "Severity", "SourceSpec", "Status")
@@ -110,6 +112,7 @@ __all__ = [
     "Classification",
     "Detections",
     "Device",
+    "Embedding",
     "EngineBuilder",
     "Environment",
     "Finding",
@@ -127,6 +130,7 @@ __all__ = [
     "Prediction",
     "RunOptions",
     "SecurityError",
+    "SemanticSegmentation",
     "Session",
     "Severity",
     "SourceSpec",
