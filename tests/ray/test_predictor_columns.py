@@ -13,7 +13,7 @@ import pytest
 
 import modelrt
 from modelrt.errors import InputError
-from modelrt.results import Classification, Detections
+from modelrt.results import Classification, Detections, Embedding, SemanticSegmentation
 
 from .conftest import CLASSES, IMAGES
 
@@ -136,3 +136,22 @@ def test_classifications_give_the_top_class_its_score_and_every_probability() ->
     assert columns[0]["class_id"] == 1 and columns[0]["class_name"] == "green"
     assert columns[0]["score"] == pytest.approx(0.7)
     assert columns[0]["probabilities"] == pytest.approx([0.2, 0.7, 0.1])
+
+
+def test_embeddings_give_one_vector_per_image() -> None:
+    results = [
+        Embedding((), vector=np.array([0.6, 0.8], np.float32)),
+        Embedding((), vector=np.array([0, 1], np.float32)),
+    ]
+    columns = pa.table(prediction_columns(results)).to_pylist()
+    assert [row["embedding"] for row in columns] == [pytest.approx([0.6, 0.8]), pytest.approx([0.0, 1.0])]
+
+
+def test_segmentations_give_the_classes_present_their_pixels_and_masks() -> None:
+    class_map = np.array([[0, 0, 2], [0, 2, 2]], np.int32)  # no pixel of class 1, "green"
+    columns = pa.table(prediction_columns([SemanticSegmentation(CLASSES, class_map=class_map)])).to_pylist()
+    assert columns[0]["class_ids"] == [0, 2]
+    assert columns[0]["class_names"] == ["red", "blue"]
+    assert columns[0]["pixels"] == [3, 3]
+    # COCO RLE runs down the columns: red is 2 then 1 pixel, blue the rest.
+    assert columns[0]["masks"] == [{"size": [2, 3], "counts": [0, 3, 3]}, {"size": [2, 3], "counts": [3, 3]}]

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from modelrt.errors import InputError
-from modelrt.results import Classification, Detections, Prediction, mask_rle
+from modelrt.results import Classification, Detections, Embedding, Prediction, SemanticSegmentation, mask_rle
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,10 +33,14 @@ def prediction_columns(results: Sequence[Prediction]) -> dict[str, pa.Array]:
         return _classification_columns(pa, results)  # type: ignore[arg-type]
     if all(isinstance(result, Detections) for result in results):
         return _detection_columns(pa, results)  # type: ignore[arg-type]
+    if all(isinstance(result, Embedding) for result in results):
+        return {"embedding": pa.array([result.vector.tolist() for result in results], pa.list_(pa.float32()))}
+    if all(isinstance(result, SemanticSegmentation) for result in results):
+        return _segmentation_columns(pa, results)  # type: ignore[arg-type]
     kinds = sorted({type(result).__name__ for result in results})
     raise InputError(
         f"cannot turn results of types {', '.join(kinds)} into table columns; modelrt.ray handles "
-        "Detections and Classification (and their subclasses), one kind per model"
+        "Detections, Classification, Embedding and SemanticSegmentation (and their subclasses), one kind per model"
     )
 
 
@@ -65,6 +71,26 @@ def _detection_columns(pa: Any, results: Sequence[Detections]) -> dict[str, Any]
         masks = [None if r.masks is None else [mask_rle(mask) for mask in r.masks] for r in results]
         columns["masks"] = pa.array(masks, pa.list_(rle))
     return columns
+
+
+def _segmentation_columns(pa: Any, results: Sequence[SemanticSegmentation]) -> dict[str, Any]:
+    """The classes present in each image, with their pixel counts and COCO RLE masks (the map itself is
+    image-sized: as masks per class it stays compact, as ``modelrt predict --json`` writes it)."""
+    rle = pa.struct([("size", pa.list_(pa.int64())), ("counts", pa.list_(pa.int64()))])
+    ids, names, pixels, masks = [], [], [], []
+    for result in results:
+        counts = result.pixel_counts
+        present = [int(class_id) for class_id in np.flatnonzero(counts)]
+        ids.append(present)
+        names.append([result.name(class_id) for class_id in present])
+        pixels.append([int(counts[class_id]) for class_id in present])
+        masks.append([mask_rle(result.mask(class_id)) for class_id in present])
+    return {
+        "class_ids": pa.array(ids, pa.list_(pa.int64())),
+        "class_names": pa.array(names, pa.list_(pa.string())),
+        "pixels": pa.array(pixels, pa.list_(pa.int64())),
+        "masks": pa.array(masks, pa.list_(rle)),
+    }
 
 
 def _optional_list(values: Any) -> list[Any] | None:
