@@ -5,7 +5,8 @@ Detections give ``boxes`` (``[x1, y1, x2, y2]`` per detection, original-image pi
 (``[x, y, score]`` per point), ``polygons`` (``[x, y]`` per vertex) and ``masks`` (COCO uncompressed RLE,
 ``{"size": [H, W], "counts": [...]}``, as ``modelrt predict --json`` writes them) follow. A
 classification gives ``class_id``, ``class_name`` and ``score`` of the top class, and ``probabilities``
-of every class. The types are written out rather than inferred, so a batch without any detection
+of every class. An embedding gives ``embedding``; a semantic segmentation the classes present
+(``class_ids``, ``class_names``), their ``pixels`` and ``masks`` (RLE). The types are written out rather than inferred, so a batch without any detection
 has the same schema as one with many, and blocks concatenate.
 """
 
