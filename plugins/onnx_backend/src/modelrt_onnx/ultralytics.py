@@ -37,7 +37,9 @@ SOURCE_NAME = "ultralytics-onnx"
 #: about 130 MB to parse the worst string of that length.
 MAX_METADATA_VALUE_LENGTH = 256 * 1024
 
-_Task = Literal["object-detection", "classification", "instance-segmentation", "keypoint-detection", "oriented-detection"]
+_Task = Literal[
+    "object-detection", "classification", "instance-segmentation", "keypoint-detection", "oriented-detection"
+]
 _TASKS: dict[str, _Task] = {
     "detect": "object-detection",
     "classify": "classification",
