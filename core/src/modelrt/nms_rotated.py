@@ -3,16 +3,21 @@
 Overlap is the probabilistic IoU (``probiou``, https://arxiv.org/abs/2106.06072): each box is taken as
 a 2-D Gaussian with the covariance of a uniform rectangle, and ``1 - Hellinger distance`` between the
 two Gaussians (from their Bhattacharyya distance, clamped to [eps, 100]) stands for the IoU. It has a
-closed form for any pair of angles, so all pairs are computed at once in numpy.
+closed form for any pair of angles, so pairs are computed many at once in numpy.
 
-Suppression is Fast-NMS, Ultralytics' ``nms_rotated``/``TorchNMS.fast_nms``: a box is dropped when any
+Suppression is Fast-NMS, Ultralytics' ``nms_rotated`` / ``TorchNMS.fast_nms``: a box is dropped when any
 higher-scoring box of its class (suppressed or not) overlaps it by ``probiou >= iou``. That is not the
-greedy rule of ``modelrt.nms`` (there a suppressed box suppresses nothing); it is what Ultralytics
-does for OBB, so results match its predictor. The upper triangle of the pairwise matrix is computed in
-row blocks, so memory stays bounded for many candidates.
+greedy rule of ``modelrt.nms`` (there a suppressed box suppresses nothing); it is what Ultralytics does
+for OBB, so results match its predictor. Each class is handled on its own, the pairs' upper triangle in
+row blocks, best rows first (memory stays bounded, and blocks stop once ``max_detections`` boxes are
+settled), and the costly logarithms only for pairs close enough to overlap: the Bhattacharyya distance
+is a Mahalanobis term, cheap to compute, plus a log-determinant term of at least ``log(eps) / 2``, so a
+pair whose first term alone exceeds the threshold's distance by more than that cannot overlap.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -22,34 +27,56 @@ from modelrt.nms import MAX_CANDIDATES
 __all__ = ["nms_rotated", "probiou"]
 
 _EPS = 1e-7
-#: Pairwise overlaps computed per block (float64 temporaries of this many elements).
-_BLOCK_ELEMENTS = 1 << 21
+#: Upper bound of the Bhattacharyya distance, as in Ultralytics.
+_MAX_DISTANCE = 100.0
+#: Pairs examined per block (each float64 temporary holds this many).
+_BLOCK_ELEMENTS = 1 << 18
 
 
-def _covariance(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entries a, b, c of each box's covariance ``[[a, c], [c, b]]``: variances w²/12, h²/12, rotated."""
-    var_w, var_h = boxes[:, 2] ** 2 / 12, boxes[:, 3] ** 2 / 12
-    cos, sin = np.cos(boxes[:, 4]), np.sin(boxes[:, 4])
-    return var_w * cos**2 + var_h * sin**2, var_w * sin**2 + var_h * cos**2, (var_w - var_h) * cos * sin
+class _Gaussians:
+    """Boxes as 2-D Gaussians: centres, covariances ``[[a, c], [c, b]]`` (variances w²/12 and h²/12,
+    rotated) and their determinants clipped at 0, as float64 arrays of one shape."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
+        self.x, self.y, self.a, self.b, self.c = x, y, a, b, c
+        self.det = np.clip(a * b - c**2, 0, None)
+
+    @classmethod
+    def of(cls, boxes: np.ndarray) -> _Gaussians:
+        var_w, var_h = boxes[:, 2] ** 2 / 12, boxes[:, 3] ** 2 / 12
+        cos, sin = np.cos(boxes[:, 4]), np.sin(boxes[:, 4])
+        a, b = var_w * cos**2 + var_h * sin**2, var_w * sin**2 + var_h * cos**2
+        return cls(boxes[:, 0], boxes[:, 1], a, b, (var_w - var_h) * cos * sin)
+
+    def __getitem__(self, index: object) -> _Gaussians:
+        """The Gaussians at ``index`` (numpy indexing: positions, a slice, ``[:, None]``...)."""
+        taken = object.__new__(_Gaussians)
+        for name in ("x", "y", "a", "b", "c", "det"):
+            setattr(taken, name, getattr(self, name)[index])
+        return taken
+
+    def mahalanobis(self, other: _Gaussians) -> np.ndarray:
+        """The centre-distance terms (t1 + t2) of the Bhattacharyya distance to ``other`` (broadcast)."""
+        a, b, c = self.a + other.a, self.b + other.b, self.c + other.c
+        dx, dy = self.x - other.x, self.y - other.y
+        denominator = a * b - c**2 + _EPS
+        return (a * dy**2 + b * dx**2) / denominator * 0.25 + (c * -dx * dy) / denominator * 0.5
+
+    def probiou(self, other: _Gaussians) -> np.ndarray:
+        """Probabilistic IoU with ``other`` (broadcast)."""
+        a, b, c = self.a + other.a, self.b + other.b, self.c + other.c
+        spread = a * b - c**2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shape = np.log(spread / (4 * np.sqrt(self.det * other.det) + _EPS) + _EPS) * 0.5
+        distance = np.clip(self.mahalanobis(other) + shape, _EPS, _MAX_DISTANCE)
+        return 1 - np.sqrt(1 - np.exp(-distance) + _EPS)
 
 
 def probiou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
     """Probabilistic IoU ``[N, M]`` of oriented boxes ``[N, 5]`` and ``[M, 5]`` (cx, cy, w, h, radians)."""
     first = np.asarray(boxes1, dtype=np.float64).reshape(-1, 5)
     second = np.asarray(boxes2, dtype=np.float64).reshape(-1, 5)
-    a1, b1, c1 = (value[:, None] for value in _covariance(first))
-    a2, b2, c2 = (value[None, :] for value in _covariance(second))
-    dx = first[:, 0:1] - second[None, :, 0]
-    dy = first[:, 1:2] - second[None, :, 1]
-    a, b, c = a1 + a2, b1 + b2, c1 + c2
-    determinant = a * b - c**2
-    t1 = (a * dy**2 + b * dx**2) / (determinant + _EPS) * 0.25
-    t2 = (c * -dx * dy) / (determinant + _EPS) * 0.5
-    own = np.sqrt(np.clip(a1 * b1 - c1**2, 0, None) * np.clip(a2 * b2 - c2**2, 0, None))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t3 = np.log(determinant / (4 * own + _EPS) + _EPS) * 0.5
-    bhattacharyya = np.clip(np.nan_to_num(t1 + t2 + t3, nan=100.0), _EPS, 100.0)
-    return 1 - np.sqrt(1 - np.exp(-bhattacharyya) + _EPS)
+    return _Gaussians.of(first)[:, None].probiou(_Gaussians.of(second)[None, :])
 
 
 def nms_rotated(
@@ -74,16 +101,48 @@ def nms_rotated(
             f"{scores.shape[0]} scores, {classes.shape[0]} class ids"
         )
     order = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
-    boxes, classes = boxes[order], classes[order]
-    count = order.size
-    suppressed = np.zeros(count, dtype=bool)
+    gaussians = _Gaussians.of(boxes[order])
+    classes = classes[order]
+    groups = [np.arange(order.size)] if class_agnostic else [np.flatnonzero(classes == k) for k in np.unique(classes)]
+    kept = np.zeros(order.size, dtype=bool)
+    for members in groups:
+        kept[members] = _fast_nms(gaussians[members], float(iou_threshold), max_detections)
+    return order[kept][:max_detections].astype(np.int64)
+
+
+def _fast_nms(gaussians: _Gaussians, iou_threshold: float, max_detections: int) -> np.ndarray:
+    """Which boxes (in rank order) to keep: those no better box overlaps by ``probiou >= iou_threshold``,
+    up to the first ``max_detections`` of them.
+
+    Rows are processed best first, and a box's fate depends only on better boxes, so once the boxes
+    settled so far hold ``max_detections`` kept ones, the rest cannot make the output and are left out.
+    """
+    count = gaussians.x.size
+    kept = np.ones(count, dtype=bool)
+    limit = _mahalanobis_limit(iou_threshold)
     rows_per_block = max(1, _BLOCK_ELEMENTS // max(count, 1))
-    for start in range(0, count, rows_per_block):
-        stop = min(start + rows_per_block, count)
-        # Rows start..stop-1 against the boxes ranked after each of them (the upper triangle).
-        overlaps = probiou(boxes[start:stop], boxes[start + 1 :]) >= iou_threshold
-        overlaps &= np.arange(start, stop)[:, None] < np.arange(start + 1, count)[None, :]
-        if not class_agnostic:
-            overlaps &= classes[start:stop, None] == classes[None, start + 1 :]
-        suppressed[start + 1 :] |= overlaps.any(axis=0)
-    return order[~suppressed][:max_detections].astype(np.int64)
+    for start in range(0, count - 1, rows_per_block):
+        stop = min(start + rows_per_block, count - 1)
+        pairs = np.arange(start, stop)[:, None] < np.arange(start + 1, count)[None, :]
+        if limit is not None:
+            pairs &= gaussians[start:stop, None].mahalanobis(gaussians[None, start + 1 :]) <= limit
+        first, second = np.nonzero(pairs)
+        first += start
+        second += start + 1
+        kept[second[gaussians[first].probiou(gaussians[second]) >= iou_threshold]] = False
+        # Boxes 0..stop have now met every better box.
+        if np.count_nonzero(kept[: stop + 1]) >= max_detections:
+            kept[stop + 1 :] = False
+            break
+    return kept
+
+
+def _mahalanobis_limit(iou_threshold: float) -> float | None:
+    """The largest centre-distance term a pair overlapping by ``iou_threshold`` can have (``None``: no
+    useful bound, the threshold is so low that nearly any pair overlaps)."""
+    # probiou >= t  <=>  1 - exp(-d) + eps <= (1 - t)^2  <=>  d <= -log(1 + eps - (1 - t)^2).
+    floor = 1 + _EPS - (1 - iou_threshold) ** 2
+    if floor <= math.exp(-_MAX_DISTANCE):
+        return None
+    # The log-determinant term is at least log(eps) / 2; 1 more covers rounding.
+    return -math.log(floor) - 0.5 * math.log(_EPS) + 1.0

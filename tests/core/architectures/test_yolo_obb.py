@@ -282,3 +282,22 @@ def test_an_output_without_its_angle_row_is_a_package_error(obb: Any) -> None:
         obb(head([32, 32, 8, 4, 0.9, 0.0, 0.4, 0.1])).predict([blank(64, 64)])
     with pytest.raises(PackageError, match=r"4 \+ classes \+ 1"):
         obb(head([32, 32, 8, 4, 0.9])).predict([blank(64, 64)])
+
+
+@pytest.mark.parametrize("class_agnostic", [False, True])
+def test_stopping_at_max_detections_keeps_the_first_boxes_the_full_suppression_keeps(
+    monkeypatch: pytest.MonkeyPatch, class_agnostic: bool
+) -> None:
+    import modelrt.nms_rotated as module
+
+    rng = np.random.default_rng(11)
+    boxes = np.column_stack([rng.uniform(0, 40, (60, 2)), rng.uniform(5, 25, (60, 2)), rng.uniform(0, 3, 60)])
+    scores, classes = rng.uniform(0.1, 1, 60), rng.integers(0, 3, 60)
+    monkeypatch.setattr(module, "_BLOCK_ELEMENTS", 120)  # two rows per block, so stopping early is possible
+    everything = nms_rotated(boxes, scores, classes, 0.4, class_agnostic, max_detections=60).tolist()
+    assert len(everything) > 6
+    for limit in (1, 3, 6):
+        assert (
+            nms_rotated(boxes, scores, classes, 0.4, class_agnostic, max_detections=limit).tolist()
+            == (everything[:limit])
+        )
