@@ -36,7 +36,7 @@ def obb_export(path: Path, output: np.ndarray) -> Path:
 
 
 def test_predict_json_on_an_obb_export_gives_each_rotated_box_and_its_corners(tmp_path: Path) -> None:
-    head = np.array([[[32], [32], [40], [20], [0.1], [0.9], [2.0]]], dtype=np.float32)  # a ship, a quarter turn off
+    head = np.array([[[32], [32], [40], [20], [0.1], [0.9], [2.0]]], dtype=np.float32)  # a ship turned by 2 rad
     model = obb_export(tmp_path / "yolo11n-obb.onnx", head)
     image = tmp_path / "wide.png"
     cv2.imwrite(str(image), np.zeros((32, 128, 3), dtype=np.uint8))
@@ -44,8 +44,8 @@ def test_predict_json_on_an_obb_export_gives_each_rotated_box_and_its_corners(tm
     assert result.returncode == 0, result.stderr
     (item,) = json.loads(result.stdout)["results"][0]["detections"]
     assert item["class"] == "ship"
-    # Letterbox gain 0.5, 24 rows of padding on top; the angle 2.0 rad becomes 2.0 - pi/2 with the sides swapped.
-    assert item["xywhr"] == [64.0, 16.0, 40.0, 80.0, round(2.0 - np.pi / 2, 5)]
+    # Letterbox gain 0.5, 24 rows of padding on top; sides and angle as the head gives them.
+    assert item["xywhr"] == [64.0, 16.0, 80.0, 40.0, 2.0]
     assert len(item["corners"]) == 4
     xs, ys = [point[0] for point in item["corners"]], [point[1] for point in item["corners"]]
     assert item["xyxy"] == [round(min(xs), 2), 0.0, round(max(xs), 2), 32.0]  # bounds clipped to the 32 rows

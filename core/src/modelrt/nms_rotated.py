@@ -6,7 +6,7 @@ two Gaussians (from their Bhattacharyya distance, clamped to [eps, 100]) stands 
 closed form for any pair of angles, so pairs are computed many at once in numpy.
 
 Suppression is Fast-NMS, Ultralytics' ``nms_rotated`` / ``TorchNMS.fast_nms``: a box is dropped when any
-higher-scoring box of its class (suppressed or not) overlaps it by ``probiou >= iou``. That is not the
+higher-scoring box of its class (suppressed or not) overlaps it by ``probiou > iou``. That is not the
 greedy rule of ``modelrt.nms`` (there a suppressed box suppresses nothing); it is what Ultralytics does
 for OBB, so results match its predictor. Each class is handled on its own, the pairs' upper triangle in
 row blocks, best rows first (memory stays bounded, and blocks stop once ``max_detections`` boxes are
@@ -90,7 +90,7 @@ def nms_rotated(
     """Indices of the oriented boxes to keep, best score first (ties: lower index first).
 
     A box is dropped when a box of higher rank and, unless ``class_agnostic``, the same class has a
-    ``probiou`` with it of at least ``iou_threshold``. At most ``max_detections`` indices are returned.
+    ``probiou`` with it greater than ``iou_threshold``. At most ``max_detections`` indices are returned.
     """
     boxes = np.asarray(boxes_xywhr, dtype=np.float64).reshape(-1, 5)
     scores = np.asarray(scores).reshape(-1)
@@ -111,7 +111,7 @@ def nms_rotated(
 
 
 def _fast_nms(gaussians: _Gaussians, iou_threshold: float, max_detections: int) -> np.ndarray:
-    """Which boxes (in rank order) to keep: those no better box overlaps by ``probiou >= iou_threshold``,
+    """Which boxes (in rank order) to keep: those no better box overlaps by ``probiou > iou_threshold``,
     up to the first ``max_detections`` of them.
 
     Rows are processed best first, and a box's fate depends only on better boxes, so once the boxes
@@ -129,7 +129,7 @@ def _fast_nms(gaussians: _Gaussians, iou_threshold: float, max_detections: int) 
         first, second = np.nonzero(pairs)
         first += start
         second += start + 1
-        kept[second[gaussians[first].probiou(gaussians[second]) >= iou_threshold]] = False
+        kept[second[gaussians[first].probiou(gaussians[second]) > iou_threshold]] = False
         # Boxes 0..stop have now met every better box.
         if np.count_nonzero(kept[: stop + 1]) >= max_detections:
             kept[stop + 1 :] = False
@@ -140,7 +140,7 @@ def _fast_nms(gaussians: _Gaussians, iou_threshold: float, max_detections: int) 
 def _mahalanobis_limit(iou_threshold: float) -> float | None:
     """The largest centre-distance term a pair overlapping by ``iou_threshold`` can have (``None``: no
     useful bound, the threshold is so low that nearly any pair overlaps)."""
-    # probiou >= t  <=>  1 - exp(-d) + eps <= (1 - t)^2  <=>  d <= -log(1 + eps - (1 - t)^2).
+    # probiou > t  <=>  1 - exp(-d) + eps < (1 - t)^2  <=>  d < -log(1 + eps - (1 - t)^2).
     floor = 1 + _EPS - (1 - iou_threshold) ** 2
     if floor <= math.exp(-_MAX_DISTANCE):
         return None

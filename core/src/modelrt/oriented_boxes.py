@@ -1,28 +1,15 @@
-"""Oriented boxes ``[N, 5]`` (cx, cy, w, h, angle in radians): corners and the canonical form.
+"""Oriented boxes ``[N, 5]`` (cx, cy, w, h, angle in radians) and their corners.
 
 The angle turns the box's ``w`` side from the x axis towards the y axis (clockwise on screen, y pointing
-down), as Ultralytics' OBB models output it. Both functions follow Ultralytics (``xywhr2xyxyxyxy``,
-``regularize_rboxes``) so that boxes and corner order match what its predictor reports.
+down), as Ultralytics' OBB models output it; corners follow Ultralytics' ``xywhr2xyxyxyxy`` so that their
+order matches what its predictor reports.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["corners", "regularize"]
-
-
-def regularize(boxes: np.ndarray) -> np.ndarray:
-    """The same rectangles with the angle in ``[0, pi/2)``: ``w`` and ``h`` swap where the angle (mod pi)
-    is ``pi/2`` or more, since turning a box by a quarter turn swaps its sides."""
-    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 5)
-    angle = boxes[:, 4]
-    swap = np.mod(angle, np.pi) >= np.pi / 2
-    out = boxes.copy()
-    out[:, 2] = np.where(swap, boxes[:, 3], boxes[:, 2])
-    out[:, 3] = np.where(swap, boxes[:, 2], boxes[:, 3])
-    out[:, 4] = np.mod(angle, np.pi / 2)
-    return out
+__all__ = ["corners"]
 
 
 def corners(boxes: np.ndarray) -> np.ndarray:

@@ -1,12 +1,14 @@
 """YOLOv8 / YOLO11 oriented boxes (OBB): a rotated rectangle per detection.
 
 The head outputs ``[B, 4 + C + 1, N]``: cx, cy, w, h (network-input pixels), C class scores (already
-sigmoid), then the angle in radians. Post-processing is Ultralytics' ``OBBPredictor``: anchors whose
-best class score passes the confidence (one class each), the class filter, Fast-NMS on probabilistic IoU
-(``modelrt.nms_rotated``), the angle brought into ``[0, pi/2)`` (``regularize``), and the letterbox
-undone with one gain for centre and sides, as ``scale_boxes(..., xywh=True)`` does: a rotated rectangle
-stays one only under a uniform scale. Oriented boxes are not clipped (Ultralytics leaves them whole);
-``xyxy`` holds their axis-aligned bounds, clipped to the image like every detector's.
+sigmoid), then the angle in radians. Post-processing is Ultralytics' ``OBBPredictor`` (8.4): anchors
+whose best class score passes the confidence (one class each), the class filter, Fast-NMS on
+probabilistic IoU (``modelrt.nms_rotated``), and the letterbox undone as ``scale_boxes(..., xywh=True)``
+does it: the padding off the centre, then x and w divided by the horizontal gain, y and h by the
+vertical one (equal but for the rounding of the resized size). Like Ultralytics' predictor, boxes keep
+the head's angle (about ``[-pi/4, 3pi/4)``) and sides, not a canonical form, and are not clipped;
+``xyxy`` holds their axis-aligned bounds, clipped to the image like every detector's. A resize whose
+gains differ (a stretch to another aspect ratio) is refused: a rotated rectangle does not stay one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from modelrt.backend import Session
 from modelrt.errors import PackageError
 from modelrt.manifest import InputSpec
 from modelrt.nms_rotated import nms_rotated
-from modelrt.oriented_boxes import corners, regularize
+from modelrt.oriented_boxes import corners
 from modelrt.packages import ModelPackage
 from modelrt.preprocess import ImageTransform
 from modelrt.results import Detections, Prediction
@@ -35,7 +37,7 @@ _SAME_GAIN = 1e-6
 
 class YOLOv8OBB(YOLOv8):
     """YOLOv8-obb / YOLO11-obb: ``Detections`` with ``oriented_boxes`` float32 ``[N, 5]`` (cx, cy, w, h,
-    radians in ``[0, pi/2)``) in original-image pixels."""
+    radians) in original-image pixels."""
 
     def __init__(self, package: ModelPackage, sessions: Mapping[str, Session]) -> None:
         super().__init__(package, sessions)
@@ -80,7 +82,7 @@ class YOLOv8OBB(YOLOv8):
         scores = best[anchors]
         xywhr = prediction[[0, 1, 2, 3, 4 + classes]][:, anchors].T.astype(np.float32)
         keep = nms_rotated(xywhr, scores, class_ids, settings.iou, settings.class_agnostic, settings.max_detections)
-        oriented = self._to_original(regularize(xywhr[keep]), transform)
+        oriented = self._to_original(xywhr[keep], transform)
         return Detections(
             self.labels,
             xyxy=_bounds(oriented, transform.original_size),
@@ -90,27 +92,28 @@ class YOLOv8OBB(YOLOv8):
         )
 
     def _to_original(self, boxes: np.ndarray, transform: ImageTransform) -> np.ndarray:
-        """Centres moved back by the padding offset, then centres and sides divided by the one gain."""
-        gain = _uniform_gain(self.package.manifest.input, transform, self.package.manifest.name)
+        """Centres moved back by the padding offset, then x and w divided by the horizontal gain, y and h
+        by the vertical one."""
+        _check_gains(self.package.manifest.input, transform, self.package.manifest.name)
+        scale = np.asarray(transform.scale, dtype=np.float32)
         out = boxes.copy()
-        out[:, 0] -= transform.offset[0]
-        out[:, 1] -= transform.offset[1]
-        out[:, :4] /= np.float32(gain)
+        out[:, :2] -= np.asarray(transform.offset, dtype=np.float32)
+        out[:, :2] /= scale
+        out[:, 2:4] /= scale
         return out
 
 
-def _uniform_gain(spec: InputSpec, transform: ImageTransform, name: str) -> float:
-    """Ultralytics' letterbox gain, ``min(input / original)`` over both axes; for another resize, its
-    scale when both axes share it (an image with the input's aspect ratio), else a ``PackageError``."""
-    (original_h, original_w), (input_h, input_w) = transform.original_size, transform.input_size
+def _check_gains(spec: InputSpec, transform: ImageTransform, name: str) -> None:
+    """``PackageError`` unless the resize scales both axes alike: a letterbox (its gains differ only by the
+    rounding of the resized size, as in Ultralytics), or another resize of an image with the input's
+    aspect ratio."""
     letterbox = (spec.dynamic_size and spec.dynamic_resize == "letterbox") or (
         not spec.dynamic_size and spec.resize == "letterbox"
     )
-    if letterbox:
-        return min(input_h / original_h, input_w / original_w)
     scale_x, scale_y = transform.scale
-    if math.isclose(scale_x, scale_y, rel_tol=_SAME_GAIN):
-        return scale_x
+    if letterbox or math.isclose(scale_x, scale_y, rel_tol=_SAME_GAIN):
+        return
+    original_h, original_w = transform.original_size
     raise PackageError(
         f"package {name!r}: this {original_w}x{original_h} image is resized by {scale_x:.4g} across and "
         f"{scale_y:.4g} down, and a rotated box does not stay a rectangle under unequal scales; set "
