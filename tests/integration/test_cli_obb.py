@@ -50,3 +50,16 @@ def test_predict_json_on_an_obb_export_gives_each_rotated_box_and_its_corners(tm
     xs, ys = [point[0] for point in item["corners"]], [point[1] for point in item["corners"]]
     assert item["xyxy"] == [round(min(xs), 2), 0.0, round(max(xs), 2), 32.0]  # bounds clipped to the 32 rows
     assert min(ys) < 0 and max(ys) > 32  # the box itself is left whole, as Ultralytics leaves it
+
+
+def test_predict_save_draws_the_rotated_outline(tmp_path: Path) -> None:
+    head = np.array([[[32], [32], [40], [16], [0.9], [0.1], [0.5]]], dtype=np.float32)
+    model = obb_export(tmp_path / "yolo11n-obb.onnx", head)
+    image, saved = tmp_path / "grey.png", tmp_path / "grey.annotated.png"
+    cv2.imwrite(str(image), np.full((64, 64, 3), 128, dtype=np.uint8))
+    result = run_cli("predict", str(model), str(image), "--save", str(saved))
+    assert result.returncode == 0, result.stderr
+    changed = (cv2.imread(str(saved)) != 128).any(axis=2)
+    # The end of the long side, centre + (w/2)(cos 0.5, sin 0.5), is drawn; the centre is not.
+    assert changed[round(32 + 20 * np.sin(0.5)), round(32 + 20 * np.cos(0.5))]
+    assert not changed[32, 32]
