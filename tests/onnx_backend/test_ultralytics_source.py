@@ -186,7 +186,7 @@ def test_names_with_a_non_integer_index_are_refused(source: UltralyticsOnnxSourc
         source.open(str(models.detector(metadata=metadata)))
 
 
-@pytest.mark.parametrize("task", ["obb"])
+@pytest.mark.parametrize("task", ["depth"])
 def test_tasks_modelrt_does_not_run_yet_are_refused_by_name(
     source: UltralyticsOnnxSource, models: Any, task: str
 ) -> None:

@@ -1,9 +1,9 @@
 """Draw a prediction on a copy of its image (``modelrt predict --save``).
 
-Boxes, labels with confidence, polygons, translucent masks and keypoints (joined by the COCO skeleton
-when there are 17, as for COCO pose models) for ``Detections``; the top label for a
-``Classification``; a translucent colour per class and a legend for a ``SemanticSegmentation``; the
-vector length for an ``Embedding`` (there is nothing in the picture to show).
+Boxes (oriented ones as their rotated outline), labels with confidence, polygons, translucent masks and
+keypoints (joined by the COCO skeleton when there are 17, as for COCO pose models) for ``Detections``;
+the top label for a ``Classification``; a translucent colour per class and a legend for a
+``SemanticSegmentation``; the vector length for an ``Embedding`` (there is nothing in the picture to show).
 Line widths and text sizes follow the image size so results stay readable on
 both thumbnails and large photos. The image is RGB, so colours are RGB too.
 """
@@ -80,11 +80,12 @@ def _draw_detections(canvas: np.ndarray, detections: Detections, line: int) -> N
     names = detections.class_names
     if detections.masks is not None:
         _draw_masks(canvas, detections)
+    outlines = detections.polygons if detections.polygons is not None else detections.oriented_corners
     for index in range(len(detections)):
         colour = _PALETTE[int(detections.class_id[index]) % len(_PALETTE)]
         x1, y1, x2, y2 = (round(v) for v in detections.xyxy[index].tolist())
-        if detections.polygons is not None:
-            outline = np.round(detections.polygons[index]).astype(np.int32)
+        if outlines is not None:
+            outline = np.round(outlines[index]).astype(np.int32)
             cv2.polylines(canvas, [outline], isClosed=True, color=colour, thickness=line, lineType=cv2.LINE_AA)
         else:
             cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness=line, lineType=cv2.LINE_AA)

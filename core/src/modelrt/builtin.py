@@ -36,6 +36,9 @@ def register_architectures() -> Iterable[ArchitectureSpec]:
             "yolov8-pose", ("keypoint-detection",), "modelrt.architectures.yolo_pose:YOLOv8Pose", mps_capable=True
         ),
         ArchitectureSpec(
+            "yolov8-obb", ("oriented-detection",), "modelrt.architectures.yolo_obb:YOLOv8OBB", mps_capable=True
+        ),
+        ArchitectureSpec(
             "image-classifier",
             ("classification",),
             "modelrt.architectures.classifier:ImageClassifier",

@@ -34,6 +34,7 @@ PACKAGE_TASKS = (
     "instance-segmentation",
     "semantic-segmentation",
     "embedding",
+    "oriented-detection",
 )
 #: The network input size when neither ``--size`` nor the file gives one.
 DEFAULT_SIZE = (640, 640)

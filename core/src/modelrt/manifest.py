@@ -75,6 +75,7 @@ Task = Literal[
     "instance-segmentation",
     "semantic-segmentation",
     "embedding",
+    "oriented-detection",
 ]
 ResizeMode = Literal["letterbox", "stretch", "shorter-side-center-crop"]
 DynamicResize = Literal["shorter-side", "letterbox"]

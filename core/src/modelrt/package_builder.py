@@ -38,6 +38,7 @@ DEFAULT_ARCHITECTURE = {
     "text-detection": "db-text-detector",
     "semantic-segmentation": "semantic-segmenter",
     "embedding": "image-embedder",
+    "oriented-detection": "yolov8-obb",
 }
 #: ImageNet's per-channel mean and std, for pixels scaled to [0, 1].
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]

@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 
 from modelrt.errors import InputError
+from modelrt.oriented_boxes import corners
 
 if TYPE_CHECKING:
     import supervision
@@ -168,8 +169,10 @@ class Detections(Prediction):
 
     ``xyxy`` float32 [N, 4] in original-image pixels, clipped to the image; ``confidence`` float32
     [N]; ``class_id`` int64 [N] indexing ``labels``; optional ``keypoints`` float32 [N, K, 3]
-    (x, y, score), ``polygons`` (one float32 [M, 2] outline per detection, e.g. text lines) and
-    ``masks`` bool [N, H, W] (one image-sized mask per detection).
+    (x, y, score), ``polygons`` (one float32 [M, 2] outline per detection, e.g. text lines),
+    ``masks`` bool [N, H, W] (one image-sized mask per detection) and ``oriented_boxes`` float32 [N, 5]
+    (cx, cy, w, h, angle in radians, original-image pixels; ``xyxy`` then holds each one's axis-aligned
+    bounds).
 
     ``detections[detections.confidence > 0.5]``, ``detections[detections.class_names == "person"]``,
     ``detections[:3]`` and ``detections[[0, 2]]`` select detections; ``detections[0]`` is a result
@@ -188,6 +191,9 @@ class Detections(Prediction):
     )
     masks: np.ndarray | None = attrs.field(
         default=None, converter=_optional_bool, kw_only=True, repr=_compact, metadata=_EACH
+    )
+    oriented_boxes: np.ndarray | None = attrs.field(
+        default=None, converter=_optional_float32, kw_only=True, repr=_compact, metadata=_EACH
     )
 
     def __attrs_post_init__(self) -> None:
@@ -218,6 +224,11 @@ class Detections(Prediction):
             yield self[position]
 
     @property
+    def oriented_corners(self) -> np.ndarray | None:
+        """The four corners ``[N, 4, 2]`` of each oriented box (``None`` without ``oriented_boxes``)."""
+        return None if self.oriented_boxes is None else corners(self.oriented_boxes)
+
+    @property
     def class_names(self) -> np.ndarray:
         """The label of each detection, a str array, so ``detections.class_names == "person"`` is a mask."""
         names = [self.labels[i] if 0 <= i < len(self.labels) else str(i) for i in self.class_id.tolist()]
@@ -233,22 +244,29 @@ class Detections(Prediction):
         )
 
     def to_supervision(self) -> supervision.Detections:
-        """Convert to ``supervision.Detections`` (class names in ``data["class_name"]``, masks as ``mask``)."""
+        """Convert to ``supervision.Detections`` (class names in ``data["class_name"]``, masks as ``mask``,
+        oriented boxes' corners in ``data["xyxyxyxy"]``, where supervision's OBB support reads them)."""
         sv = _import_supervision()
+        data: dict[str, Any] = {"class_name": self.class_names}
+        oriented_corners = self.oriented_corners
+        if oriented_corners is not None:
+            data["xyxyxyxy"] = oriented_corners
         return sv.Detections(
             xyxy=self.xyxy.copy(),
             mask=None if self.masks is None else self.masks.copy(),
             confidence=self.confidence.copy(),
             class_id=self.class_id.copy(),
-            data={"class_name": self.class_names},
+            data=data,
         )
 
     def to_dict(self, masks: bool = False) -> dict[str, Any]:
         """Plain JSON-ready data (for ``--json`` output): coordinates to 0.01 pixel, scores to 1e-5.
 
         Masks are left out unless ``masks`` is true (each is image-sized): then each detection gets
-        ``"mask"`` in COCO's uncompressed RLE (see ``mask_rle``).
+        ``"mask"`` in COCO's uncompressed RLE (see ``mask_rle``). An oriented box gives ``"xywhr"`` (angle
+        in radians, to 1e-5) and its four ``"corners"``.
         """
+        oriented_corners = self.oriented_corners
         items = []
         for index, name in enumerate(self.class_names.tolist()):
             item: dict[str, Any] = {
@@ -265,6 +283,10 @@ class Detections(Prediction):
                 item["polygon"] = [_rounded(point) for point in self.polygons[index].tolist()]
             if masks and self.masks is not None:
                 item["mask"] = mask_rle(self.masks[index])
+            if self.oriented_boxes is not None and oriented_corners is not None:
+                *box, angle = self.oriented_boxes[index].tolist()
+                item["xywhr"] = [*_rounded(box), round(angle, 5)]
+                item["corners"] = [_rounded(point) for point in oriented_corners[index].tolist()]
             items.append(item)
         return {"type": "detections", "detections": items}
 

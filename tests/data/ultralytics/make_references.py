@@ -2,8 +2,8 @@
 
 Ultralytics is the reference for how its exports must be run, so the parity tests compare modelrt with
 what Ultralytics' predictor returns for the same ONNX files and images. The networks are tiny (random
-weights, 8-16 channels, a 4-bin DFL head), built from Ultralytics' model YAMLs (detect, segment, pose
-and classify), so each file holds a few hundred KB. Their layers are rescaled so that boxes and scores
+weights, 8-16 channels, a 4-bin DFL head), built from Ultralytics' model YAMLs (detect, segment, pose,
+obb and classify), so each file holds a few hundred KB. Their layers are rescaled so that boxes and scores
 depend on the image, and the class biases set so that about 0.5% of the anchors pass the default
 confidence of 0.25.
 
@@ -22,7 +22,8 @@ network, the SHA-256 of that input tensor, and its results: boxes (xyxy, origina
 confidences and classes, or a classifier's probabilities. Segmentation references add each mask as
 COCO RLE (counts space-separated): the predictor's default masks (``retina_masks=False``, network-input
 size) scaled to the original image by ``ops.scale_masks`` and kept where > 0.5; pose references add
-the keypoints (x, y in original pixels, visibility). It refuses to write references that sit on
+the keypoints (x, y in original pixels, visibility); OBB references add each rotated box as ``xywhr``
+(original pixels, radians) and record its axis-aligned bounds as ``xyxy``. It refuses to write references that sit on
 a knife edge (a score within 0.1% of the confidence threshold, an overlap within 1e-4 of the NMS
 IoU, classifier probabilities within 1e-4 of each other), so that the tests check behaviour, not
 rounding.
@@ -104,7 +105,7 @@ def tiny_model(family: str, task: str, classes: tuple[str, ...], seed: int, work
     folder = "11" if family.startswith("yolo11") else "v8"
     config = YAML.load(MODEL_YAMLS / folder / f"{family}.yaml")
     config.update(scales={"n": [0.33, 0.25, 32]}, scale="n", nc=len(classes))
-    if task in ("detect", "segment", "pose"):
+    if task in ("detect", "segment", "pose", "obb"):
         config["reg_max"] = 4  # a 4-bin DFL keeps the box branch at 16 channels instead of 64
     path = workdir / f"tiny-{family}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -222,6 +223,8 @@ def instance_details(result: Any, task: str) -> dict[str, Any]:
         return {"masks": [mask_rle(mask) for mask in scaled.numpy()]}
     if task == "pose":
         return {"keypoints": result.keypoints.data.numpy().astype(float).tolist()}
+    if task == "obb":
+        return {"xywhr": result.obb.xywhr.numpy().astype(float).tolist()}
     return {}
 
 
@@ -235,6 +238,7 @@ def detections(
         model.predict(str(path), verbose=False)  # sets up the predictor that preprocesses
         threshold = stable_threshold(session, input_tensor(model.predictor, path).numpy(), classes)
         (result,) = model.predict(str(path), conf=threshold, iou=IOU, verbose=False)
+        boxes = result.obb if task == "obb" else result.boxes
         nearby_settings = (
             (threshold * (1 - SCORE_MARGIN), IOU),
             (threshold * (1 + SCORE_MARGIN), IOU),
@@ -242,14 +246,14 @@ def detections(
         )
         for conf, iou in nearby_settings:
             (nearby,) = model.predict(str(path), conf=conf, iou=iou, verbose=False)
-            if len(nearby.boxes) != len(result.boxes):
+            if len(nearby.obb if task == "obb" else nearby.boxes) != len(boxes):
                 raise SystemExit(f"{onnx_path.name} on {path.name}: conf={conf} iou={iou} changes the count")
         records[path.name] = {
             **tensor_record(model.predictor, path),
             "confidence_threshold": threshold,
-            "xyxy": result.boxes.xyxy.numpy().astype(float).tolist(),
-            "confidence": result.boxes.conf.numpy().astype(float).tolist(),
-            "class_id": result.boxes.cls.numpy().astype(int).tolist(),
+            "xyxy": boxes.xyxy.numpy().astype(float).tolist(),
+            "confidence": boxes.conf.numpy().astype(float).tolist(),
+            "class_id": boxes.cls.numpy().astype(int).tolist(),
             **instance_details(result, task),
         }
     return records
@@ -302,6 +306,8 @@ def main(only: set[str]) -> None:
             ("yolov8-seg-320", "yolov8-seg", "segment", 5, {"imgsz": 320}),
             ("yolo11-seg-384x640", "yolo11-seg", "segment", 6, {"imgsz": [384, 640]}),
             ("yolov8-pose-320", "yolov8-pose", "pose", 7, {"imgsz": 320}),
+            ("yolov8-obb-320", "yolov8-obb", "obb", 8, {"imgsz": 320}),
+            ("yolo11-obb-384x640", "yolo11-obb", "obb", 9, {"imgsz": [384, 640]}),
         ]
         for name, family, task, seed, options in instance_models:
             if only and name not in only:

@@ -6,8 +6,9 @@ Detections give ``boxes`` (``[x1, y1, x2, y2]`` per detection, original-image pi
 ``{"size": [H, W], "counts": [...]}``, as ``modelrt predict --json`` writes them) follow. A
 classification gives ``class_id``, ``class_name`` and ``score`` of the top class, and ``probabilities``
 of every class. An embedding gives ``embedding``; a semantic segmentation the classes present
-(``class_ids``, ``class_names``), their ``pixels`` and ``masks`` (RLE). The types are written out rather than inferred, so a batch without any detection
-has the same schema as one with many, and blocks concatenate.
+(``class_ids``, ``class_names``), their ``pixels`` and ``masks`` (RLE). The types are written out
+rather than inferred, so a batch without any detection has the same schema as one with many, and
+blocks concatenate.
 """
 
 from __future__ import annotations

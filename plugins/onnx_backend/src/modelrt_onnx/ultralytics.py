@@ -37,11 +37,15 @@ SOURCE_NAME = "ultralytics-onnx"
 #: about 130 MB to parse the worst string of that length.
 MAX_METADATA_VALUE_LENGTH = 256 * 1024
 
-_TASKS: dict[str, Literal["object-detection", "classification", "instance-segmentation", "keypoint-detection"]] = {
+_Task = Literal[
+    "object-detection", "classification", "instance-segmentation", "keypoint-detection", "oriented-detection"
+]
+_TASKS: dict[str, _Task] = {
     "detect": "object-detection",
     "classify": "classification",
     "segment": "instance-segmentation",
     "pose": "keypoint-detection",
+    "obb": "oriented-detection",
 }
 _DETECTION_DEFAULTS = PostprocessSpec(confidence=0.25, iou=0.7, max_detections=300, class_agnostic=False)
 _INPUT_DTYPES = ("float32", "float16")
@@ -203,6 +207,17 @@ def _pose_architecture(model: Path, metadata: Mapping[str, str], header: OnnxHea
     )
 
 
+def _oriented_architecture(model: Path, header: OnnxHeader, classes: int) -> str:
+    """``yolov8-obb`` when the output holds 4 box values, the class scores and one angle per box."""
+    shape: tuple[int | str | None, ...] = header.outputs[0].shape if header.outputs else ()
+    if len(shape) == 3 and (not isinstance(shape[1], int) or shape[1] == 4 + classes + 1):
+        return "yolov8-obb"
+    raise PackageError(
+        f"{model}: an OBB model with {classes} classes should output [batch, {4 + classes + 1}, anchors] (box, "
+        f"class scores, angle); this one has {list(shape) or 'no output'}. {_write_package_hint(model)}"
+    )
+
+
 def _check_classifier_output(model: Path, header: OnnxHeader, classes: int) -> None:
     shape: tuple[int | str | None, ...] = header.outputs[0].shape if header.outputs else ()
     # A free dimension (a name, or unknown) cannot contradict the class count; a number must match it.
@@ -260,7 +275,7 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
     if task_name not in _TASKS:
         raise PackageError(
             f"{model}: Ultralytics task {task_name[:80]!r} is not supported yet (supported: "
-            f"{', '.join(_TASKS)}). Use a detect, segment, pose or classify export."
+            f"{', '.join(_TASKS)}). Use a detect, segment, pose, obb or classify export."
         )
     task = _TASKS[task_name]
     parsed_arguments = _literal(model, "args", metadata["args"]) if "args" in metadata else {}
@@ -274,6 +289,8 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
         architecture = _segmentation_architecture(model, header, len(labels))
     elif task == "keypoint-detection":
         architecture = _pose_architecture(model, metadata, header, len(labels))
+    elif task == "oriented-detection":
+        architecture = _oriented_architecture(model, header, len(labels))
     else:
         _check_classifier_output(model, header, len(labels))
         architecture = "image-classifier"
