@@ -36,7 +36,7 @@ def prediction_columns(results: Sequence[Prediction]) -> dict[str, pa.Array]:
     if all(isinstance(result, Detections) for result in results):
         return _detection_columns(pa, results)  # type: ignore[arg-type]
     if all(isinstance(result, Embedding) for result in results):
-        return {"embedding": pa.array([result.vector.tolist() for result in results], pa.list_(pa.float32()))}
+        return _embedding_columns(pa, results)  # type: ignore[arg-type]
     if all(isinstance(result, SemanticSegmentation) for result in results):
         return _segmentation_columns(pa, results)  # type: ignore[arg-type]
     kinds = sorted({type(result).__name__ for result in results})
@@ -73,6 +73,10 @@ def _detection_columns(pa: Any, results: Sequence[Detections]) -> dict[str, Any]
         masks = [None if r.masks is None else [mask_rle(mask) for mask in r.masks] for r in results]
         columns["masks"] = pa.array(masks, pa.list_(rle))
     return columns
+
+
+def _embedding_columns(pa: Any, results: Sequence[Embedding]) -> dict[str, Any]:
+    return {"embedding": pa.array([result.vector.tolist() for result in results], pa.list_(pa.float32()))}
 
 
 def _segmentation_columns(pa: Any, results: Sequence[SemanticSegmentation]) -> dict[str, Any]:
