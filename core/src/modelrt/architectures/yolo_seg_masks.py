@@ -1,0 +1,226 @@
+"""YOLOv8-seg masks computed inside each box only, bit for bit what full-frame ``cv2.resize`` calls give.
+
+The masks are made as Ultralytics' predictor makes them by default: coefficients x prototypes, resized
+bilinearly (``cv2.resize``, ``INTER_LINEAR``) to the network input, kept where > 0 and inside the box,
+then the letterboxed content resized bilinearly to the original image and kept where > 0.5. A mask is
+empty outside its box, so only the pixels whose bilinear taps reach into the box are computed.
+
+Why this is exact and not an approximation: OpenCV's float32 bilinear resize of a stack of 2 or >= 5
+channels computes each output pixel as ``(S[y0, x0] * a0 + S[y0, x1] * a1) * b0 + (S[y1, x0] * a0 +
+S[y1, x1] * a1) * b1`` in float32, one rounding per operation (no fused multiply-add), with taps and
+weights that depend only on the output position and the full sizes (``linear_taps``). numpy's float32
+operations round the same way, so evaluating that expression at a subset of output pixels, with the taps
+of the full resize, gives the same bits as the full resize there. Stacks of 1, 3 or 4 channels go to
+Intel IPP inside OpenCV, whose arithmetic differs; the masks that the full-frame path would resize in
+such a stack are resized exactly that way here too (see ``_IPP_CHANNELS``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from modelrt.opencv import cv2
+from modelrt.preprocess import ImageTransform
+
+__all__ = ["box_masks", "linear_taps"]
+
+#: The most channels one ``cv2.resize`` call takes in the full-frame path.
+RESIZE_CHANNELS = 128
+#: Channel counts for which OpenCV hands a float32 ``INTER_LINEAR`` resize to IPP (other arithmetic).
+_IPP_CHANNELS = (1, 3, 4)
+
+
+class Taps(NamedTuple):
+    """Per output index along one axis: the two source indices and their float32 weights."""
+
+    first: np.ndarray
+    second: np.ndarray
+    first_weight: np.ndarray
+    second_weight: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def linear_taps(source: int, target: int, columns: bool) -> Taps:
+    """The taps of ``cv2.resize`` ``INTER_LINEAR`` from ``source`` to ``target`` pixels along one axis.
+
+    The position ``(d + 0.5) * source / target - 0.5`` is computed in double and rounded to float32.
+    Along columns OpenCV moves positions outside the image to the border pixel (weight 1); along rows it
+    keeps the weights and clamps the row indices, so the first and last rows mix one row with itself.
+    """
+    position = ((np.arange(target, dtype=np.float64) + 0.5) * (source / target) - 0.5).astype(np.float32)
+    floor = np.floor(position)
+    fraction = position - floor
+    first = floor.astype(np.intp)
+    if columns:
+        before, after = first < 0, first >= source - 1
+        fraction[before | after] = 0
+        first[before] = 0
+        first[after] = source - 1
+        second = np.minimum(first + 1, source - 1)
+    else:
+        second = np.clip(first + 1, 0, source - 1)
+        first = np.clip(first, 0, source - 1)
+    taps = Taps(first, second, np.float32(1) - fraction, fraction)
+    for array in taps:
+        array.flags.writeable = False
+    return taps
+
+
+def box_masks(
+    prototypes: np.ndarray, coefficients: np.ndarray, xyxy: np.ndarray, transform: ImageTransform
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which detections have mask pixels (bool ``[N]``) and their masks in original pixels (bool ``[K, H, W]``).
+
+    ``xyxy`` are the boxes in network-input pixels; a mask keeps input pixel columns ``x1 <= x < x2``
+    (rows alike). Detections whose input mask is empty get no mask.
+    """
+    height, width = transform.original_size
+    count = len(coefficients)
+    if count == 0:
+        return np.zeros(0, dtype=bool), np.zeros((0, height, width), dtype=bool)
+    channels, proto_height, proto_width = prototypes.shape
+    flat = prototypes.reshape(channels, -1).astype(np.float32, copy=False)
+    logits = (flat.T @ coefficients.astype(np.float32, copy=False).T).reshape(proto_height, proto_width, -1)
+    windows = _input_windows(logits, xyxy, transform.input_size)
+    has_pixels = np.array([window is not None for window in windows], dtype=bool)
+    kept = [window for window in windows if window is not None]
+    return has_pixels, _original_masks(kept, transform)
+
+
+class _Window(NamedTuple):
+    """A mask's pixels ``mask`` placed at row ``top``, column ``left`` of a larger all-false image."""
+
+    top: int
+    left: int
+    mask: np.ndarray
+
+
+def _input_windows(logits: np.ndarray, xyxy: np.ndarray, input_size: tuple[int, int]) -> list[_Window | None]:
+    """Each detection's mask in network-input pixels, within its box; ``None`` when it has no pixels."""
+    height, width = input_size
+    rows = linear_taps(logits.shape[0], height, columns=False)
+    columns = linear_taps(logits.shape[1], width, columns=True)
+    # Integer pixel x satisfies x1 <= x < x2 exactly when ceil(x1) <= x < ceil(x2); NaN keeps nothing.
+    bounds = np.ceil(np.nan_to_num(np.asarray(xyxy, dtype=np.float64), nan=np.inf, posinf=np.inf, neginf=-np.inf))
+    x1, x2 = (np.clip(bounds[:, index], 0, width).astype(np.intp) for index in (0, 2))
+    y1, y2 = (np.clip(bounds[:, index], 0, height).astype(np.intp) for index in (1, 3))
+    ipp_start = _ipp_chunk_start(len(xyxy))
+    full_frame = _resize(logits[:, :, ipp_start:], height, width) if ipp_start is not None else None
+    windows: list[_Window | None] = []
+    for index in range(len(xyxy)):
+        top, bottom, left, right = int(y1[index]), int(y2[index]), int(x1[index]), int(x2[index])
+        if bottom <= top or right <= left:
+            windows.append(None)
+            continue
+        if full_frame is not None and ipp_start is not None and index >= ipp_start:
+            mask = full_frame[top:bottom, left:right, index - ipp_start] > 0
+        else:
+            mask = _bilinear(logits[:, :, index], rows, top, bottom, columns, left, right) > 0
+        windows.append(_Window(top, left, mask) if mask.any() else None)
+    return windows
+
+
+def _original_masks(windows: list[_Window], transform: ImageTransform) -> np.ndarray:
+    """The letterboxed content of each input window resized to the original image: bool ``[K, H, W]``."""
+    height, width = transform.original_size
+    masks = np.zeros((len(windows), height, width), dtype=bool)
+    content_height, content_width = transform.resized_size
+    left, top = transform.offset
+    rows = linear_taps(content_height, height, columns=False)
+    columns = linear_taps(content_width, width, columns=True)
+    ipp_start = _ipp_chunk_start(len(windows))
+    for index, window in enumerate(windows):
+        if ipp_start is not None and index >= ipp_start:
+            break
+        # The window in content pixels, cut to the content.
+        source_top, source_left = max(window.top - top, 0), max(window.left - left, 0)
+        source_bottom = min(window.top - top + window.mask.shape[0], content_height)
+        source_right = min(window.left - left + window.mask.shape[1], content_width)
+        if source_bottom <= source_top or source_right <= source_left:
+            continue
+        # Output pixels with a tap inside the window; every other tap reads a zero. Downscaling skips
+        # source pixels, so the taps of those output pixels may not reach every window pixel.
+        out_top = int(np.searchsorted(rows.second, source_top, side="left"))
+        out_bottom = int(np.searchsorted(rows.first, source_bottom - 1, side="right"))
+        out_left = int(np.searchsorted(columns.second, source_left, side="left"))
+        out_right = int(np.searchsorted(columns.first, source_right - 1, side="right"))
+        if out_bottom <= out_top or out_right <= out_left:
+            continue
+        first_row, first_column = int(rows.first[out_top]), int(columns.first[out_left])
+        end_row, end_column = int(rows.second[out_bottom - 1]) + 1, int(columns.second[out_right - 1]) + 1
+        content = np.zeros((end_row - first_row, end_column - first_column), dtype=np.float32)
+        from_row, to_row = max(source_top, first_row), min(source_bottom, end_row)
+        from_column, to_column = max(source_left, first_column), min(source_right, end_column)
+        content[from_row - first_row : to_row - first_row, from_column - first_column : to_column - first_column] = (
+            window.mask[
+                from_row - (window.top - top) : to_row - (window.top - top),
+                from_column - (window.left - left) : to_column - (window.left - left),
+            ]
+        )
+        values = _bilinear(content, rows, out_top, out_bottom, columns, out_left, out_right, first_row, first_column)
+        np.greater(values, 0.5, out=masks[index, out_top:out_bottom, out_left:out_right])
+    if ipp_start is not None:
+        masks[ipp_start:] = _full_frame_original(windows[ipp_start:], transform)
+    return masks
+
+
+def _full_frame_original(windows: list[_Window], transform: ImageTransform) -> np.ndarray:
+    """The full-frame path for the masks it would resize in one IPP-handled stack: bool ``[K, H, W]``."""
+    input_height, input_width = transform.input_size
+    stack = np.zeros((input_height, input_width, len(windows)), dtype=np.float32)
+    for index, window in enumerate(windows):
+        rows, columns = window.mask.shape
+        stack[window.top : window.top + rows, window.left : window.left + columns, index] = window.mask
+    left, top = transform.offset
+    content_height, content_width = transform.resized_size
+    content = stack[top : top + content_height, left : left + content_width]
+    height, width = transform.original_size
+    return np.moveaxis(_resize(content, height, width) > 0.5, 2, 0)
+
+
+def _bilinear(
+    source: np.ndarray,
+    rows: Taps,
+    top: int,
+    bottom: int,
+    columns: Taps,
+    left: int,
+    right: int,
+    source_top: int | None = None,
+    source_left: int | None = None,
+) -> np.ndarray:
+    """Output pixels ``[top:bottom, left:right]`` of the resize that ``rows`` and ``columns`` describe.
+
+    ``source`` holds the source pixels from row ``source_top``, column ``source_left`` on; when those are
+    ``None`` it is the whole source image, cut here to the taps needed. Float32, in OpenCV's order.
+    """
+    if source_top is None or source_left is None:
+        source_top, source_left = int(rows.first[top]), int(columns.first[left])
+        source = source[source_top : rows.second[bottom - 1] + 1, source_left : columns.second[right - 1] + 1]
+    across = np.take(source, columns.first[left:right] - source_left, axis=1)
+    across *= columns.first_weight[left:right]
+    second = np.take(source, columns.second[left:right] - source_left, axis=1)
+    second *= columns.second_weight[left:right]
+    across += second
+    values = np.take(across, rows.first[top:bottom] - source_top, axis=0)
+    values *= rows.first_weight[top:bottom, None]
+    below = np.take(across, rows.second[top:bottom] - source_top, axis=0)
+    below *= rows.second_weight[top:bottom, None]
+    values += below
+    return values
+
+
+def _ipp_chunk_start(count: int) -> int | None:
+    """Where the full-frame path's last resize stack starts, if OpenCV hands that stack to IPP."""
+    last = count % RESIZE_CHANNELS
+    return count - last if last in _IPP_CHANNELS else None
+
+
+def _resize(stack: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The full-frame path's bilinear resize of a channels-last float32 stack (at most one chunk here)."""
+    if stack.shape[:2] == (height, width):
+        return stack
+    return cv2.resize(stack, (width, height), interpolation=cv2.INTER_LINEAR).reshape(height, width, -1)
