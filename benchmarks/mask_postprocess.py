@@ -83,7 +83,7 @@ def full_frame_masks(
     rows = np.arange(height, dtype=np.float32)[:, None, None]
     masks &= (columns >= xyxy[:, 0]) & (columns < xyxy[:, 2])
     masks &= (rows >= xyxy[:, 1]) & (rows < xyxy[:, 3])
-    has_pixels = masks.any(axis=(0, 1))
+    has_pixels = np.asarray(masks.any(axis=(0, 1)))
     left, top = transform.offset
     content_height, content_width = transform.resized_size
     content = masks[top : top + content_height, left : left + content_width, has_pixels].astype(np.float32)
@@ -99,7 +99,7 @@ def ultralytics_masks(transform: ImageTransform) -> Callable[[object, object, ob
     except ImportError:
         return None
     try:
-        from ultralytics.utils import ops  # type: ignore[import-not-found]
+        from ultralytics.utils import ops
     except ImportError:
         ops = None
 

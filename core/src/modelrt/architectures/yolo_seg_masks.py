@@ -5,68 +5,29 @@ bilinearly (``cv2.resize``, ``INTER_LINEAR``) to the network input, kept where >
 then the letterboxed content resized bilinearly to the original image and kept where > 0.5. A mask is
 empty outside its box, so only the pixels whose bilinear taps reach into the box are computed.
 
-Why this is exact and not an approximation: OpenCV's float32 bilinear resize of a stack of 2 or >= 5
-channels computes each output pixel as ``(S[y0, x0] * a0 + S[y0, x1] * a1) * b0 + (S[y1, x0] * a0 +
-S[y1, x1] * a1) * b1`` in float32, one rounding per operation (no fused multiply-add), with taps and
-weights that depend only on the output position and the full sizes (``linear_taps``). numpy's float32
-operations round the same way, so evaluating that expression at a subset of output pixels, with the taps
-of the full resize, gives the same bits as the full resize there. Stacks of 1, 3 or 4 channels go to
-Intel IPP inside OpenCV, whose arithmetic differs; the masks that the full-frame path would resize in
-such a stack are resized exactly that way here too (see ``_IPP_CHANNELS``).
+Why this is exact and not an approximation: OpenCV's own float32 bilinear resize (stacks of 2 or >= 5
+channels) is one float32 expression per output pixel, which ``linear_resize`` evaluates at the pixels
+asked for with the taps of the full resize, so those pixels get the same bits. Stacks of 1, 3 or 4
+channels go to Intel IPP inside OpenCV, whose arithmetic differs; the masks that the full-frame path
+resizes in such a stack (the last stack of 128) are resized exactly that way here too.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
+from modelrt.architectures.linear_resize import above_half, bilinear, linear_taps
 from modelrt.opencv import cv2
 from modelrt.preprocess import ImageTransform
 
-__all__ = ["box_masks", "linear_taps"]
+__all__ = ["box_masks"]
 
 #: The most channels one ``cv2.resize`` call takes in the full-frame path.
 RESIZE_CHANNELS = 128
 #: Channel counts for which OpenCV hands a float32 ``INTER_LINEAR`` resize to IPP (other arithmetic).
 _IPP_CHANNELS = (1, 3, 4)
-
-
-class Taps(NamedTuple):
-    """Per output index along one axis: the two source indices and their float32 weights."""
-
-    first: np.ndarray
-    second: np.ndarray
-    first_weight: np.ndarray
-    second_weight: np.ndarray
-
-
-@lru_cache(maxsize=64)
-def linear_taps(source: int, target: int, columns: bool) -> Taps:
-    """The taps of ``cv2.resize`` ``INTER_LINEAR`` from ``source`` to ``target`` pixels along one axis.
-
-    The position ``(d + 0.5) * source / target - 0.5`` is computed in double and rounded to float32.
-    Along columns OpenCV moves positions outside the image to the border pixel (weight 1); along rows it
-    keeps the weights and clamps the row indices, so the first and last rows mix one row with itself.
-    """
-    position = ((np.arange(target, dtype=np.float64) + 0.5) * (source / target) - 0.5).astype(np.float32)
-    floor = np.floor(position)
-    fraction = position - floor
-    first = floor.astype(np.intp)
-    if columns:
-        before, after = first < 0, first >= source - 1
-        fraction[before | after] = 0
-        first[before] = 0
-        first[after] = source - 1
-        second = np.minimum(first + 1, source - 1)
-    else:
-        second = np.clip(first + 1, 0, source - 1)
-        first = np.clip(first, 0, source - 1)
-    taps = Taps(first, second, np.float32(1) - fraction, fraction)
-    for array in taps:
-        array.flags.writeable = False
-    return taps
 
 
 def box_masks(
@@ -118,7 +79,9 @@ def _input_windows(logits: np.ndarray, xyxy: np.ndarray, input_size: tuple[int, 
         if full_frame is not None and ipp_start is not None and index >= ipp_start:
             mask = full_frame[top:bottom, left:right, index - ipp_start] > 0
         else:
-            mask = _bilinear(logits[:, :, index], rows, top, bottom, columns, left, right) > 0
+            origin = (int(rows.first[top]), int(columns.first[left]))
+            source = logits[origin[0] : rows.second[bottom - 1] + 1, origin[1] : columns.second[right - 1] + 1, index]
+            mask = bilinear(source, origin, rows, columns, (top, bottom, left, right)) > 0
         windows.append(_Window(top, left, mask) if mask.any() else None)
     return windows
 
@@ -131,6 +94,7 @@ def _original_masks(windows: list[_Window], transform: ImageTransform) -> np.nda
     left, top = transform.offset
     rows = linear_taps(content_height, height, columns=False)
     columns = linear_taps(content_width, width, columns=True)
+    sizes = ((content_height, height), (content_width, width))
     ipp_start = _ipp_chunk_start(len(windows))
     for index, window in enumerate(windows):
         if ipp_start is not None and index >= ipp_start:
@@ -160,8 +124,8 @@ def _original_masks(windows: list[_Window], transform: ImageTransform) -> np.nda
                 from_column - (window.left - left) : to_column - (window.left - left),
             ]
         )
-        values = _bilinear(content, rows, out_top, out_bottom, columns, out_left, out_right, first_row, first_column)
-        np.greater(values, 0.5, out=masks[index, out_top:out_bottom, out_left:out_right])
+        area = (out_top, out_bottom, out_left, out_right)
+        above_half(content, (first_row, first_column), sizes, area, masks[index])
     if ipp_start is not None:
         masks[ipp_start:] = _full_frame_original(windows[ipp_start:], transform)
     return masks
@@ -179,38 +143,6 @@ def _full_frame_original(windows: list[_Window], transform: ImageTransform) -> n
     content = stack[top : top + content_height, left : left + content_width]
     height, width = transform.original_size
     return np.moveaxis(_resize(content, height, width) > 0.5, 2, 0)
-
-
-def _bilinear(
-    source: np.ndarray,
-    rows: Taps,
-    top: int,
-    bottom: int,
-    columns: Taps,
-    left: int,
-    right: int,
-    source_top: int | None = None,
-    source_left: int | None = None,
-) -> np.ndarray:
-    """Output pixels ``[top:bottom, left:right]`` of the resize that ``rows`` and ``columns`` describe.
-
-    ``source`` holds the source pixels from row ``source_top``, column ``source_left`` on; when those are
-    ``None`` it is the whole source image, cut here to the taps needed. Float32, in OpenCV's order.
-    """
-    if source_top is None or source_left is None:
-        source_top, source_left = int(rows.first[top]), int(columns.first[left])
-        source = source[source_top : rows.second[bottom - 1] + 1, source_left : columns.second[right - 1] + 1]
-    across = np.take(source, columns.first[left:right] - source_left, axis=1)
-    across *= columns.first_weight[left:right]
-    second = np.take(source, columns.second[left:right] - source_left, axis=1)
-    second *= columns.second_weight[left:right]
-    across += second
-    values = np.take(across, rows.first[top:bottom] - source_top, axis=0)
-    values *= rows.first_weight[top:bottom, None]
-    below = np.take(across, rows.second[top:bottom] - source_top, axis=0)
-    below *= rows.second_weight[top:bottom, None]
-    values += below
-    return values
 
 
 def _ipp_chunk_start(count: int) -> int | None:

@@ -1,0 +1,204 @@
+"""``cv2.resize`` ``INTER_LINEAR`` of float32 images, evaluated only at the output pixels asked for.
+
+OpenCV's float32 bilinear resize (its own code, not IPP: see ``yolo_seg_masks``) computes each output
+pixel as ``(S[y0, x0] * a0 + S[y0, x1] * a1) * b0 + (S[y1, x0] * a0 + S[y1, x1] * a1) * b1`` in float32,
+one rounding per operation (no fused multiply-add), with taps and weights that depend only on the output
+position and the full sizes (``linear_taps``). numpy's float32 operations round the same way, so the
+same expression at a subset of output pixels gives the bits the full resize gives there.
+
+``above_half`` thresholds the resize of a 0/1 image: where one source pixel becomes ``r`` x ``r`` output
+pixels and the weights repeat with period ``r``, each output pixel is one of 16 values set by its four
+source bits, so a table per phase computed with the same expression replaces the arithmetic.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Taps", "above_half", "bilinear", "linear_taps"]
+
+
+class Taps(NamedTuple):
+    """Per output index along one axis: the two source indices and their float32 weights."""
+
+    first: np.ndarray
+    second: np.ndarray
+    first_weight: np.ndarray
+    second_weight: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def linear_taps(source: int, target: int, columns: bool) -> Taps:
+    """The taps of ``cv2.resize`` ``INTER_LINEAR`` from ``source`` to ``target`` pixels along one axis.
+
+    The position ``(d + 0.5) * source / target - 0.5`` is computed in double and rounded to float32.
+    Along columns OpenCV moves positions outside the image to the border pixel (weight 1); along rows it
+    keeps the weights and clamps the row indices, so the first and last rows mix one row with itself.
+    """
+    position = ((np.arange(target, dtype=np.float64) + 0.5) * (source / target) - 0.5).astype(np.float32)
+    floor = np.floor(position)
+    fraction = position - floor
+    first = floor.astype(np.intp)
+    if columns:
+        before, after = first < 0, first >= source - 1
+        fraction[before | after] = 0
+        first[before] = 0
+        first[after] = source - 1
+        second = np.minimum(first + 1, source - 1)
+    else:
+        second = np.clip(first + 1, 0, source - 1)
+        first = np.clip(first, 0, source - 1)
+    taps = Taps(first, second, np.float32(1) - fraction, fraction)
+    for array in taps:
+        array.flags.writeable = False
+    return taps
+
+
+def bilinear(
+    source: np.ndarray, origin: tuple[int, int], rows: Taps, columns: Taps, area: tuple[int, int, int, int]
+) -> np.ndarray:
+    """Output pixels ``area`` (top, bottom, left, right) of the resize that ``rows`` and ``columns`` describe.
+
+    ``source`` holds the float32 source pixels from row, column ``origin`` on, at least those the taps of
+    ``area`` read. The operations are OpenCV's, in its order: across each source row, then down.
+    """
+    top, bottom, left, right = area
+    source_top, source_left = origin
+    across = source[:, columns.first[left:right] - source_left]
+    across *= columns.first_weight[left:right]
+    second = source[:, columns.second[left:right] - source_left]
+    second *= columns.second_weight[left:right]
+    across += second
+    values = np.take(across, rows.first[top:bottom] - source_top, axis=0)
+    values *= rows.first_weight[top:bottom, None]
+    below = np.take(across, rows.second[top:bottom] - source_top, axis=0)
+    below *= rows.second_weight[top:bottom, None]
+    values += below
+    return values
+
+
+class _Periodic(NamedTuple):
+    """An axis scaled up ``ratio`` times: from ``start`` on, each run of ``ratio`` outputs reads one source
+    pixel and the next, with the weights of phase ``(index - start) % ratio``, up to ``stop``."""
+
+    ratio: int
+    start: int
+    stop: int
+
+
+@lru_cache(maxsize=64)
+def _periodic(source: int, target: int, columns: bool) -> _Periodic | None:
+    """Where the taps of an integer upscale repeat with its ratio (all but a border at each end)."""
+    if target % source or target == source:
+        return None
+    ratio = target // source
+    taps = linear_taps(source, target, columns)
+    for start in range(ratio + 1):
+        for stop in range(target, max(target - 2 * ratio, start), -1):
+            if _repeats(taps, ratio, start, stop):
+                return _Periodic(ratio, start, stop)
+    return None
+
+
+def _repeats(taps: Taps, ratio: int, start: int, stop: int) -> bool:
+    """Whether every run of ``ratio`` outputs from ``start`` reads one pixel and the next, one pixel on
+    from the run before, with the same weights per phase."""
+    blocks = (stop - start) // ratio
+    if blocks < 1:
+        return False
+    end = start + blocks * ratio
+    first = taps.first[start:end].reshape(blocks, ratio)
+    return bool(
+        np.array_equal(first, np.broadcast_to(first[0, 0] + np.arange(blocks)[:, None], first.shape))
+        and np.array_equal(taps.second[start:end], taps.first[start:end] + 1)
+        and np.all(taps.first_weight[start:end].reshape(blocks, ratio) == taps.first_weight[start : start + ratio])
+        and np.all(taps.second_weight[start:end].reshape(blocks, ratio) == taps.second_weight[start : start + ratio])
+    )
+
+
+@lru_cache(maxsize=64)
+def _phase_tables(rows_key: tuple[int, int], columns_key: tuple[int, int]) -> np.ndarray:
+    """``[row phase, 16, column phase]``: whether each 2x2 pattern of source bits resizes to > 0.5.
+
+    Bit 0 is the top-left tap, bit 1 top-right, bit 2 bottom-left, bit 3 bottom-right; the values are
+    computed with the expression and rounding of ``bilinear``.
+    """
+    rows, columns = linear_taps(*rows_key, columns=False), linear_taps(*columns_key, columns=True)
+    row_period, column_period = _periodic(*rows_key, columns=False), _periodic(*columns_key, columns=True)
+    assert row_period is not None and column_period is not None
+    bits = np.arange(16)
+    top_left, top_right, bottom_left, bottom_right = (((bits >> shift) & 1).astype(np.float32) for shift in range(4))
+    tables = np.zeros((row_period.ratio, 16, column_period.ratio), dtype=bool)
+    for row_phase in range(row_period.ratio):
+        y = row_period.start + row_phase
+        for column_phase in range(column_period.ratio):
+            x = column_period.start + column_phase
+            a0, a1 = columns.first_weight[x], columns.second_weight[x]
+            upper = top_left * a0 + top_right * a1
+            lower = bottom_left * a0 + bottom_right * a1
+            values = upper * rows.first_weight[y] + lower * rows.second_weight[y]
+            tables[row_phase, :, column_phase] = values > 0.5
+    tables.flags.writeable = False
+    return tables
+
+
+def above_half(
+    source: np.ndarray,
+    origin: tuple[int, int],
+    sizes: tuple[tuple[int, int], tuple[int, int]],
+    area: tuple[int, int, int, int],
+    out: np.ndarray,
+) -> None:
+    """``out[area] = resize(source) > 0.5`` for a 0/1 float32 ``source`` (placed as in ``bilinear``).
+
+    ``sizes`` are the (source, target) heights then widths of the whole resize; ``out`` is the whole
+    output plane. Integer upscales look whole periods up in the per-phase tables.
+    """
+    rows_key, columns_key = sizes
+    rows, columns = linear_taps(*rows_key, columns=False), linear_taps(*columns_key, columns=True)
+    row_period, column_period = _periodic(*rows_key, columns=False), _periodic(*columns_key, columns=True)
+    top, bottom, left, right = area
+    inner_rows, inner_columns = _whole_periods(row_period, top, bottom), _whole_periods(column_period, left, right)
+    if row_period is None or column_period is None or inner_rows is None or inner_columns is None:
+        np.greater(bilinear(source, origin, rows, columns, area), 0.5, out=out[top:bottom, left:right])
+        return
+    (inner_top, inner_bottom), (inner_left, inner_right) = inner_rows, inner_columns
+    # What the whole periods leave at the sides, computed as they are.
+    for strip in (
+        (top, inner_top, left, right),
+        (inner_bottom, bottom, left, right),
+        (inner_top, inner_bottom, left, inner_left),
+        (inner_top, inner_bottom, inner_right, right),
+    ):
+        if strip[1] > strip[0] and strip[3] > strip[2]:
+            values = bilinear(source, origin, rows, columns, strip)
+            np.greater(values, 0.5, out=out[strip[0] : strip[1], strip[2] : strip[3]])
+    bits = source.astype(np.uint8)
+    codes = bits[:-1, :-1] | (bits[:-1, 1:] << 1) | (bits[1:, :-1] << 2) | (bits[1:, 1:] << 3)
+    row_blocks = (inner_bottom - inner_top) // row_period.ratio
+    column_blocks = (inner_right - inner_left) // column_period.ratio
+    first_row, first_column = int(rows.first[inner_top]) - origin[0], int(columns.first[inner_left]) - origin[1]
+    patch = codes[first_row : first_row + row_blocks, first_column : first_column + column_blocks]
+    # The output as [row block, row phase, column block, column phase], a view to write into.
+    target = out[inner_top:inner_bottom, inner_left:inner_right]
+    row_stride, column_stride = target.strides
+    blocks = np.lib.stride_tricks.as_strided(
+        target,
+        shape=(row_blocks, row_period.ratio, column_blocks, column_period.ratio),
+        strides=(row_stride * row_period.ratio, row_stride, column_stride * column_period.ratio, column_stride),
+    )
+    for row_phase, table in enumerate(_phase_tables(rows_key, columns_key)):
+        np.copyto(blocks[:, row_phase], np.take(table, patch, axis=0))
+
+
+def _whole_periods(period: _Periodic | None, start: int, stop: int) -> tuple[int, int] | None:
+    """The widest part of ``[start, stop)`` made of whole periods of ``period``, if any."""
+    if period is None:
+        return None
+    ratio = period.ratio
+    first = period.start + -(-(max(start, period.start) - period.start) // ratio) * ratio
+    last = period.start + ((min(stop, period.stop) - period.start) // ratio) * ratio
+    return (first, last) if last > first else None
