@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelrt.architectures.linear_resize import above_half, linear_taps
+from modelrt.architectures.linear_resize import above, linear_taps
 from modelrt.architectures.yolo_seg_masks import box_masks
 from modelrt.opencv import cv2
 from modelrt.preprocess import ImageTransform
@@ -221,21 +221,26 @@ def test_linear_taps_reproduce_cv2_resize_of_float_stacks(
     ("source", "target"),
     [((30, 40), (60, 80)), ((24, 20), (96, 80)), ((17, 23), (51, 69)), ((20, 30), (40, 90)), ((37, 53), (101, 77))],
 )
-def test_above_half_thresholds_the_cv2_resize_of_a_binary_image_at_any_area(
-    source: tuple[int, int], target: tuple[int, int]
-) -> None:
-    # Integer upscales (2x, 4x, 3x, 2x by 3x) look whole periods up in per-phase tables; the rest and
-    # the borders are computed as they are. Two channels keep OpenCV off IPP.
+def test_above_thresholds_the_cv2_resize_at_any_area(source: tuple[int, int], target: tuple[int, int]) -> None:
+    # A 0/1 image scaled up an integer number of times (2x, 4x, 3x, 2x by 3x) is looked up in per-phase
+    # tables inside whole periods; the rest and the borders are computed as they are. Two channels keep
+    # OpenCV off IPP.
     rng = np.random.default_rng(source)
-    image = (cv2.GaussianBlur(rng.standard_normal(source).astype(np.float32), (0, 0), 2) > 0).astype(np.float32)
+    logits = cv2.GaussianBlur(rng.standard_normal(source).astype(np.float32), (0, 0), 2)
+    image = (logits > 0).astype(np.float32)
     expected = cv2.resize(np.dstack([image, image]), target[::-1], interpolation=cv2.INTER_LINEAR)[:, :, 0] > 0.5
+    expected_logits = cv2.resize(np.dstack([logits, logits]), target[::-1], interpolation=cv2.INTER_LINEAR)[:, :, 0]
     areas = [(0, target[0], 0, target[1]), (1, 2, 0, target[1]), (0, target[0], target[1] - 1, target[1])]
     for _ in range(20):
         rows, columns = np.sort(rng.integers(0, target[0] + 1, 2)), np.sort(rng.integers(0, target[1] + 1, 2))
         if rows[1] > rows[0] and columns[1] > columns[0]:
             areas.append((int(rows[0]), int(rows[1]), int(columns[0]), int(columns[1])))
     for top, bottom, left, right in areas:
-        out = np.zeros(target, dtype=bool)
-        above_half(image, (0, 0), ((source[0], target[0]), (source[1], target[1])), (top, bottom, left, right), out)
-        assert np.array_equal(out[top:bottom, left:right], expected[top:bottom, left:right]), (top, bottom, left, right)
-        assert not out[:top].any() and not out[bottom:].any(), "nothing outside the area is written"
+        sizes = ((source[0], target[0]), (source[1], target[1]))
+        for binary in (True, False):
+            out = np.zeros((bottom - top, right - left), dtype=bool)
+            above(image, (0, 0), sizes, (top, bottom, left, right), 0.5, out, binary=binary)
+            assert np.array_equal(out, expected[top:bottom, left:right]), (top, bottom, left, right, binary)
+        out = np.zeros((bottom - top, right - left), dtype=bool)
+        above(logits, (0, 0), sizes, (top, bottom, left, right), 0.0, out)
+        assert np.array_equal(out, expected_logits[top:bottom, left:right] > 0), (top, bottom, left, right)

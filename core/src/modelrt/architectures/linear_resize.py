@@ -6,9 +6,9 @@ one rounding per operation (no fused multiply-add), with taps and weights that d
 position and the full sizes (``linear_taps``). numpy's float32 operations round the same way, so the
 same expression at a subset of output pixels gives the bits the full resize gives there.
 
-``above_half`` thresholds the resize of a 0/1 image: where one source pixel becomes ``r`` x ``r`` output
-pixels and the weights repeat with period ``r``, each output pixel is one of 16 values set by its four
-source bits, so a table per phase computed with the same expression replaces the arithmetic.
+``above`` thresholds a resize. For a 0/1 image scaled up ``r`` times whose weights repeat with period
+``r``, each output pixel is one of 16 values set by its four source bits, so a table per phase computed
+with the same expression replaces the arithmetic.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Taps", "above_half", "bilinear", "linear_taps"]
+__all__ = ["Taps", "above", "bilinear", "linear_taps"]
 
 
 class Taps(NamedTuple):
@@ -120,8 +120,8 @@ def _repeats(taps: Taps, ratio: int, start: int, stop: int) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _phase_tables(rows_key: tuple[int, int], columns_key: tuple[int, int]) -> np.ndarray:
-    """``[row phase, 16, column phase]``: whether each 2x2 pattern of source bits resizes to > 0.5.
+def _phase_tables(rows_key: tuple[int, int], columns_key: tuple[int, int], threshold: float) -> np.ndarray:
+    """``[row phase, 16, column phase]``: whether each 2x2 pattern of source bits resizes to > ``threshold``.
 
     Bit 0 is the top-left tap, bit 1 top-right, bit 2 bottom-left, bit 3 bottom-right; the values are
     computed with the expression and rounding of ``bilinear``.
@@ -140,30 +140,35 @@ def _phase_tables(rows_key: tuple[int, int], columns_key: tuple[int, int]) -> np
             upper = top_left * a0 + top_right * a1
             lower = bottom_left * a0 + bottom_right * a1
             values = upper * rows.first_weight[y] + lower * rows.second_weight[y]
-            tables[row_phase, :, column_phase] = values > 0.5
+            tables[row_phase, :, column_phase] = values > np.float32(threshold)
     tables.flags.writeable = False
     return tables
 
 
-def above_half(
+def above(
     source: np.ndarray,
     origin: tuple[int, int],
     sizes: tuple[tuple[int, int], tuple[int, int]],
     area: tuple[int, int, int, int],
+    threshold: float,
     out: np.ndarray,
+    *,
+    binary: bool = False,
 ) -> None:
-    """``out[area] = resize(source) > 0.5`` for a 0/1 float32 ``source`` (placed as in ``bilinear``).
+    """``out = resize(source)[area] > threshold``, ``source`` float32 placed as in ``bilinear``.
 
-    ``sizes`` are the (source, target) heights then widths of the whole resize; ``out`` is the whole
-    output plane. Integer upscales look whole periods up in the per-phase tables.
+    ``sizes`` are the (source, target) heights then widths of the whole resize; ``out`` is bool, the
+    shape of ``area``. A 0/1 (``binary``) source scaled up an integer number of times is looked up per
+    2x2 pattern of bits inside whole periods. (Slices instead of gathers for float sources measured
+    three times slower in numpy: the phase axis is too short an inner loop.)
     """
     rows_key, columns_key = sizes
     rows, columns = linear_taps(*rows_key, columns=False), linear_taps(*columns_key, columns=True)
     row_period, column_period = _periodic(*rows_key, columns=False), _periodic(*columns_key, columns=True)
     top, bottom, left, right = area
     inner_rows, inner_columns = _whole_periods(row_period, top, bottom), _whole_periods(column_period, left, right)
-    if row_period is None or column_period is None or inner_rows is None or inner_columns is None:
-        np.greater(bilinear(source, origin, rows, columns, area), 0.5, out=out[top:bottom, left:right])
+    if not binary or row_period is None or column_period is None or inner_rows is None or inner_columns is None:
+        np.greater(bilinear(source, origin, rows, columns, area), np.float32(threshold), out=out)
         return
     (inner_top, inner_bottom), (inner_left, inner_right) = inner_rows, inner_columns
     # What the whole periods leave at the sides, computed as they are.
@@ -175,23 +180,24 @@ def above_half(
     ):
         if strip[1] > strip[0] and strip[3] > strip[2]:
             values = bilinear(source, origin, rows, columns, strip)
-            np.greater(values, 0.5, out=out[strip[0] : strip[1], strip[2] : strip[3]])
-    bits = source.astype(np.uint8)
-    codes = bits[:-1, :-1] | (bits[:-1, 1:] << 1) | (bits[1:, :-1] << 2) | (bits[1:, 1:] << 3)
-    row_blocks = (inner_bottom - inner_top) // row_period.ratio
-    column_blocks = (inner_right - inner_left) // column_period.ratio
+            place = out[strip[0] - top : strip[1] - top, strip[2] - left : strip[3] - left]
+            np.greater(values, np.float32(threshold), out=place)
+    row_ratio, column_ratio = row_period.ratio, column_period.ratio
+    row_blocks, column_blocks = (inner_bottom - inner_top) // row_ratio, (inner_right - inner_left) // column_ratio
     first_row, first_column = int(rows.first[inner_top]) - origin[0], int(columns.first[inner_left]) - origin[1]
-    patch = codes[first_row : first_row + row_blocks, first_column : first_column + column_blocks]
+    bits = source[first_row : first_row + row_blocks + 1, first_column : first_column + column_blocks + 1]
+    bits = bits.astype(np.uint8)
+    codes = bits[:-1, :-1] | (bits[:-1, 1:] << 1) | (bits[1:, :-1] << 2) | (bits[1:, 1:] << 3)
     # The output as [row block, row phase, column block, column phase], a view to write into.
-    target = out[inner_top:inner_bottom, inner_left:inner_right]
-    row_stride, column_stride = target.strides
+    inner = out[inner_top - top : inner_bottom - top, inner_left - left : inner_right - left]
+    row_stride, column_stride = inner.strides
     blocks = np.lib.stride_tricks.as_strided(
-        target,
-        shape=(row_blocks, row_period.ratio, column_blocks, column_period.ratio),
-        strides=(row_stride * row_period.ratio, row_stride, column_stride * column_period.ratio, column_stride),
+        inner,
+        shape=(row_blocks, row_ratio, column_blocks, column_ratio),
+        strides=(row_stride * row_ratio, row_stride, column_stride * column_ratio, column_stride),
     )
-    for row_phase, table in enumerate(_phase_tables(rows_key, columns_key)):
-        np.copyto(blocks[:, row_phase], np.take(table, patch, axis=0))
+    for row_phase, table in enumerate(_phase_tables(rows_key, columns_key, threshold)):
+        np.copyto(blocks[:, row_phase], np.take(table, codes, axis=0))
 
 
 def _whole_periods(period: _Periodic | None, start: int, stop: int) -> tuple[int, int] | None:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from modelrt.architectures.linear_resize import above_half, bilinear, linear_taps
+from modelrt.architectures.linear_resize import above, linear_taps
 from modelrt.opencv import cv2
 from modelrt.preprocess import ImageTransform
 
@@ -64,6 +64,7 @@ def _input_windows(logits: np.ndarray, xyxy: np.ndarray, input_size: tuple[int, 
     height, width = input_size
     rows = linear_taps(logits.shape[0], height, columns=False)
     columns = linear_taps(logits.shape[1], width, columns=True)
+    sizes = ((logits.shape[0], height), (logits.shape[1], width))
     # Integer pixel x satisfies x1 <= x < x2 exactly when ceil(x1) <= x < ceil(x2); NaN keeps nothing.
     bounds = np.ceil(np.nan_to_num(np.asarray(xyxy, dtype=np.float64), nan=np.inf, posinf=np.inf, neginf=-np.inf))
     x1, x2 = (np.clip(bounds[:, index], 0, width).astype(np.intp) for index in (0, 2))
@@ -81,7 +82,8 @@ def _input_windows(logits: np.ndarray, xyxy: np.ndarray, input_size: tuple[int, 
         else:
             origin = (int(rows.first[top]), int(columns.first[left]))
             source = logits[origin[0] : rows.second[bottom - 1] + 1, origin[1] : columns.second[right - 1] + 1, index]
-            mask = bilinear(source, origin, rows, columns, (top, bottom, left, right)) > 0
+            mask = np.empty((bottom - top, right - left), dtype=bool)
+            above(source, origin, sizes, (top, bottom, left, right), 0.0, mask)
         windows.append(_Window(top, left, mask) if mask.any() else None)
     return windows
 
@@ -125,7 +127,8 @@ def _original_masks(windows: list[_Window], transform: ImageTransform) -> np.nda
             ]
         )
         area = (out_top, out_bottom, out_left, out_right)
-        above_half(content, (first_row, first_column), sizes, area, masks[index])
+        plane = masks[index, out_top:out_bottom, out_left:out_right]
+        above(content, (first_row, first_column), sizes, area, 0.5, plane, binary=True)
     if ipp_start is not None:
         masks[ipp_start:] = _full_frame_original(windows[ipp_start:], transform)
     return masks
