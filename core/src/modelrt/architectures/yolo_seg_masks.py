@@ -98,36 +98,34 @@ def _original_masks(windows: list[_Window], transform: ImageTransform) -> np.nda
     columns = linear_taps(content_width, width, columns=True)
     sizes = ((content_height, height), (content_width, width))
     ipp_start = _ipp_chunk_start(len(windows))
-    for index, window in enumerate(windows):
-        if ipp_start is not None and index >= ipp_start:
-            break
-        # The window in content pixels, cut to the content.
-        source_top, source_left = max(window.top - top, 0), max(window.left - left, 0)
-        source_bottom = min(window.top - top + window.mask.shape[0], content_height)
-        source_right = min(window.left - left + window.mask.shape[1], content_width)
-        if source_bottom <= source_top or source_right <= source_left:
-            continue
-        # Output pixels with a tap inside the window; every other tap reads a zero. Downscaling skips
-        # source pixels, so the taps of those output pixels may not reach every window pixel.
-        out_top = int(np.searchsorted(rows.second, source_top, side="left"))
-        out_bottom = int(np.searchsorted(rows.first, source_bottom - 1, side="right"))
-        out_left = int(np.searchsorted(columns.second, source_left, side="left"))
-        out_right = int(np.searchsorted(columns.first, source_right - 1, side="right"))
-        if out_bottom <= out_top or out_right <= out_left:
-            continue
-        first_row, first_column = int(rows.first[out_top]), int(columns.first[out_left])
-        end_row, end_column = int(rows.second[out_bottom - 1]) + 1, int(columns.second[out_right - 1]) + 1
-        content = np.zeros((end_row - first_row, end_column - first_column), dtype=np.float32)
-        from_row, to_row = max(source_top, first_row), min(source_bottom, end_row)
-        from_column, to_column = max(source_left, first_column), min(source_right, end_column)
+    own = windows[:ipp_start]
+    # Each window in content pixels, cut to the content; then the output pixels with a tap inside it
+    # (every other tap reads a zero). Downscaling skips source pixels, so the taps of those output
+    # pixels may not reach every window pixel.
+    corners = np.array([(window.top, window.left) for window in own], dtype=np.intp).reshape(-1, 2)
+    shapes = np.array([window.mask.shape for window in own], dtype=np.intp).reshape(-1, 2)
+    source_top, source_left = np.maximum(corners[:, 0] - top, 0), np.maximum(corners[:, 1] - left, 0)
+    source_bottom = np.minimum(corners[:, 0] + shapes[:, 0] - top, content_height)
+    source_right = np.minimum(corners[:, 1] + shapes[:, 1] - left, content_width)
+    out_top = np.searchsorted(rows.second, source_top, side="left")
+    out_bottom = np.searchsorted(rows.first, source_bottom - 1, side="right")
+    out_left = np.searchsorted(columns.second, source_left, side="left")
+    out_right = np.searchsorted(columns.first, source_right - 1, side="right")
+    reached = (source_bottom > source_top) & (source_right > source_left)
+    reached &= (out_bottom > out_top) & (out_right > out_left)
+    for index in np.flatnonzero(reached).tolist():
+        window = own[index]
+        area = (int(out_top[index]), int(out_bottom[index]), int(out_left[index]), int(out_right[index]))
+        first_row, first_column = int(rows.first[area[0]]), int(columns.first[area[2]])
+        end_row, end_column = int(rows.second[area[1] - 1]) + 1, int(columns.second[area[3] - 1]) + 1
+        content = np.zeros((end_row - first_row, end_column - first_column), dtype=np.uint8)
+        from_row, to_row = max(int(source_top[index]), first_row), min(int(source_bottom[index]), end_row)
+        from_column, to_column = max(int(source_left[index]), first_column), min(int(source_right[index]), end_column)
+        mask_top, mask_left = window.top - top, window.left - left
         content[from_row - first_row : to_row - first_row, from_column - first_column : to_column - first_column] = (
-            window.mask[
-                from_row - (window.top - top) : to_row - (window.top - top),
-                from_column - (window.left - left) : to_column - (window.left - left),
-            ]
+            window.mask[from_row - mask_top : to_row - mask_top, from_column - mask_left : to_column - mask_left]
         )
-        area = (out_top, out_bottom, out_left, out_right)
-        plane = masks[index, out_top:out_bottom, out_left:out_right]
+        plane = masks[index, area[0] : area[1], area[2] : area[3]]
         above(content, (first_row, first_column), sizes, area, 0.5, plane, binary=True)
     if ipp_start is not None:
         masks[ipp_start:] = _full_frame_original(windows[ipp_start:], transform)
