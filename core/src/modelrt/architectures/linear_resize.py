@@ -192,16 +192,29 @@ def above(
     # 1 * top-left + 2 * top-right + 4 * bottom-left + 8 * bottom-right: small integers, exact in any
     # arithmetic; one filter call is faster than seven numpy operations.
     codes = cv2.filter2D(bits.astype(np.uint8, copy=False), -1, _CODE_KERNEL, anchor=(0, 0))[:-1, :-1]
-    # The output as [row block, row phase, column block, column phase], a view to write into.
+    # Output rows of one phase are whole rows of ``column_ratio`` bools per code: a byte table lookup.
     inner = out[inner_top - top : inner_bottom - top, inner_left - left : inner_right - left]
-    row_stride, column_stride = inner.strides
-    blocks = np.lib.stride_tricks.as_strided(
-        inner,
-        shape=(row_blocks, row_ratio, column_blocks, column_ratio),
-        strides=(row_stride * row_ratio, row_stride, column_stride * column_ratio, column_stride),
-    )
+    packed = _packed_tables(rows_key, columns_key, threshold)
     for row_phase, table in enumerate(_phase_tables(rows_key, columns_key, threshold)):
-        np.copyto(blocks[:, row_phase], np.take(table, codes, axis=0))
+        if packed is not None:
+            looked_up = cv2.LUT(codes, packed[row_phase]).view(np.bool_)
+        else:
+            looked_up = np.take(table, codes, axis=0)
+        np.copyto(inner[row_phase :: row_period.ratio], looked_up.reshape(row_blocks, -1))
+
+
+@lru_cache(maxsize=64)
+def _packed_tables(rows_key: tuple[int, int], columns_key: tuple[int, int], threshold: float) -> np.ndarray | None:
+    """``_phase_tables`` as ``cv2.LUT`` tables: 256 entries per row phase, each the column phases' bools
+    packed into one 1-, 2- or 4-byte value; ``None`` for other column ratios."""
+    tables = _phase_tables(rows_key, columns_key, threshold)
+    packing = {1: np.uint8, 2: np.uint16, 4: np.int32}.get(tables.shape[2])
+    if packing is None:
+        return None
+    packed = np.zeros((tables.shape[0], 256), dtype=packing)
+    packed[:, :16] = np.ascontiguousarray(tables).view(packing)[:, :, 0]
+    packed.flags.writeable = False
+    return packed
 
 
 def _whole_periods(period: _Periodic | None, start: int, stop: int) -> tuple[int, int] | None:
