@@ -73,6 +73,10 @@ def bilinear(
     """
     top, bottom, left, right = area
     source_top, source_left = origin
+    # Only the source rows these output rows read (a strip at a border reads few).
+    used_top = int(rows.first[top])
+    source = source[used_top - source_top : int(rows.second[bottom - 1]) + 1 - source_top]
+    source_top = used_top
     across = source[:, columns.first[left:right] - source_left] * columns.first_weight[left:right]
     across += source[:, columns.second[left:right] - source_left] * columns.second_weight[left:right]
     values = np.take(across, rows.first[top:bottom] - source_top, axis=0)
