@@ -183,6 +183,19 @@ def test_boxes_at_and_past_the_borders_thin_empty_and_nan() -> None:
     assert_same_masks(prototypes, coefficients, xyxy, transform)
 
 
+def test_extreme_logits_infinities_nans_and_subnormals() -> None:
+    # Cells whose taps are all clearly positive or all <= 0 are filled without arithmetic; infinities,
+    # NaNs and tiny values must fall to the arithmetic and come out as the full-frame path has them.
+    transform = GEOMETRIES["1280x720 into 640"]
+    rng = np.random.default_rng(11)
+    prototypes, coefficients, xyxy = head_outputs(rng, 9, transform.input_size)
+    specials = np.array([np.inf, -np.inf, np.nan, 1e-40, -1e-40, 2.0**-100, 0.0, -0.0, 3e38], dtype=np.float32)
+    chosen = rng.random(prototypes.shape) < 0.02
+    prototypes[chosen] = rng.choice(specials, int(chosen.sum()))
+    with np.errstate(all="ignore"):
+        assert_same_masks(prototypes, coefficients, xyxy, transform)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     original=st.tuples(st.integers(1, 300), st.integers(1, 300)),

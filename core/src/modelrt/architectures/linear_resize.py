@@ -27,12 +27,17 @@ _CODE_KERNEL = np.array([[1, 2], [4, 8]], dtype=np.float32)
 
 
 class Taps(NamedTuple):
-    """Per output index along one axis: the two source indices and their float32 weights."""
+    """Per output index along one axis: the two source indices and their float32 weights.
+
+    From ``one_tap_from`` on (columns past the last source pixel's centre) OpenCV reads the last pixel
+    alone, ``S * 1``, not ``S * 1 + S * 0``: the same value unless the pixel is infinite.
+    """
 
     first: np.ndarray
     second: np.ndarray
     first_weight: np.ndarray
     second_weight: np.ndarray
+    one_tap_from: int
 
 
 @lru_cache(maxsize=64)
@@ -47,19 +52,21 @@ def linear_taps(source: int, target: int, columns: bool) -> Taps:
     floor = np.floor(position)
     fraction = position - floor
     first = floor.astype(np.intp)
+    one_tap_from = target
     if columns:
         before, after = first < 0, first >= source - 1
         fraction[before | after] = 0
         first[before] = 0
         first[after] = source - 1
         second = np.minimum(first + 1, source - 1)
+        one_tap_from = int(np.argmax(after)) if after.any() else target
     else:
         second = np.clip(first + 1, 0, source - 1)
         first = np.clip(first, 0, source - 1)
-    taps = Taps(first, second, np.float32(1) - fraction, fraction)
-    for array in taps:
+    arrays = (first, second, np.float32(1) - fraction, fraction)
+    for array in arrays:
         array.flags.writeable = False
-    return taps
+    return Taps(*arrays, one_tap_from)
 
 
 def bilinear(
@@ -79,6 +86,9 @@ def bilinear(
     source_top = used_top
     across = source[:, columns.first[left:right] - source_left] * columns.first_weight[left:right]
     across += source[:, columns.second[left:right] - source_left] * columns.second_weight[left:right]
+    if right > columns.one_tap_from:
+        alone = max(left, columns.one_tap_from)
+        across[:, alone - left :] = source[:, columns.first[alone:right] - source_left]
     values = np.take(across, rows.first[top:bottom] - source_top, axis=0)
     values *= rows.first_weight[top:bottom, None]
     below = np.take(across, rows.second[top:bottom] - source_top, axis=0)
@@ -195,7 +205,8 @@ def above(
     bits = source[first_row : first_row + row_blocks + 1, first_column : first_column + column_blocks + 1]
     # 1 * top-left + 2 * top-right + 4 * bottom-left + 8 * bottom-right: small integers, exact in any
     # arithmetic; one filter call is faster than seven numpy operations.
-    codes = cv2.filter2D(bits.astype(np.uint8, copy=False), -1, _CODE_KERNEL, anchor=(0, 0))[:-1, :-1]
+    codes = np.asarray(cv2.filter2D(bits.astype(np.uint8, copy=False), -1, _CODE_KERNEL, anchor=(0, 0)), np.uint8)
+    codes = codes[:-1, :-1]
     # Output rows of one phase are whole rows of ``column_ratio`` bools per code: a byte table lookup.
     inner = out[inner_top - top : inner_bottom - top, inner_left - left : inner_right - left]
     packed = _packed_tables(rows_key, columns_key, threshold)

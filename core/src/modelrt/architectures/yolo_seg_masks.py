@@ -44,8 +44,10 @@ def box_masks(
         return np.zeros(0, dtype=bool), np.zeros((0, height, width), dtype=bool)
     channels, proto_height, proto_width = prototypes.shape
     flat = prototypes.reshape(channels, -1).astype(np.float32, copy=False)
-    logits = (flat.T @ coefficients.astype(np.float32, copy=False).T).reshape(proto_height, proto_width, -1)
-    windows = _input_windows(logits, xyxy, transform.input_size)
+    # Infinite or NaN values make NaNs here as they do inside cv2.resize, which says nothing about them.
+    with np.errstate(invalid="ignore", over="ignore"):
+        logits = (flat.T @ coefficients.astype(np.float32, copy=False).T).reshape(proto_height, proto_width, -1)
+        windows = _input_windows(logits, xyxy, transform.input_size)
     has_pixels = np.array([window is not None for window in windows], dtype=bool)
     kept = [window for window in windows if window is not None]
     return has_pixels, _original_masks(kept, transform)
