@@ -160,6 +160,16 @@ def test_masks_opencv_resizes_with_ipp_keep_ipp_arithmetic(count: int) -> None:
         assert_same_masks(prototypes, coefficients, xyxy, transform)
 
 
+@pytest.mark.parametrize("prototype_size", [(128, 128), (100, 70)])
+def test_prototypes_larger_than_the_input(prototype_size: tuple[int, int]) -> None:
+    # Halving both sides is OpenCV's INTER_AREA, not the bilinear expression.
+    transform = letterbox((90, 120), (64, 64))
+    rng = np.random.default_rng(3)
+    prototypes = rng.standard_normal((32, *prototype_size)).astype(np.float32)
+    _, coefficients, xyxy = head_outputs(rng, 6, transform.input_size)
+    assert_same_masks(prototypes, coefficients, xyxy, transform)
+
+
 def test_boxes_at_and_past_the_borders_thin_empty_and_nan() -> None:
     transform = GEOMETRIES["1280x720 into 640"]
     prototypes, coefficients, _ = head_outputs(np.random.default_rng(7), 12, transform.input_size)

@@ -72,6 +72,10 @@ def _input_windows(logits: np.ndarray, xyxy: np.ndarray, input_size: tuple[int, 
     x1, x2 = (np.clip(bounds[:, index], 0, width).astype(np.intp) for index in (0, 2))
     y1, y2 = (np.clip(bounds[:, index], 0, height).astype(np.intp) for index in (1, 3))
     ipp_start = _ipp_chunk_start(len(xyxy))
+    if logits.shape[0] > height or logits.shape[1] > width:
+        # Prototypes larger than the input (never so in YOLO): OpenCV halves with INTER_AREA's sums,
+        # not the bilinear expression, so every mask is resized whole, as before.
+        ipp_start = 0
     full_frame = _resize(logits[:, :, ipp_start:], height, width) if ipp_start is not None else None
     windows: list[_Window | None] = []
     for index in range(len(xyxy)):
@@ -155,7 +159,11 @@ def _ipp_chunk_start(count: int) -> int | None:
 
 
 def _resize(stack: np.ndarray, height: int, width: int) -> np.ndarray:
-    """The full-frame path's bilinear resize of a channels-last float32 stack (at most one chunk here)."""
+    """The full-frame path's bilinear resize of a channels-last float32 stack, in stacks of 128 channels."""
     if stack.shape[:2] == (height, width):
         return stack
-    return cv2.resize(stack, (width, height), interpolation=cv2.INTER_LINEAR).reshape(height, width, -1)
+    chunks = [
+        cv2.resize(stack[:, :, start : start + RESIZE_CHANNELS], (width, height), interpolation=cv2.INTER_LINEAR)
+        for start in range(0, stack.shape[2], RESIZE_CHANNELS)
+    ]
+    return np.concatenate([chunk.reshape(height, width, -1) for chunk in chunks], axis=2)
