@@ -172,7 +172,7 @@ def test_prototypes_larger_than_the_input(prototype_size: tuple[int, int]) -> No
 
 def test_boxes_at_and_past_the_borders_thin_empty_and_nan() -> None:
     transform = GEOMETRIES["1280x720 into 640"]
-    prototypes, coefficients, _ = head_outputs(np.random.default_rng(7), 12, transform.input_size)
+    prototypes, coefficients, _ = head_outputs(np.random.default_rng(7), 14, transform.input_size)
     xyxy = np.array(
         [
             [0, 0, 640, 640],  # the whole input, letterbox bands included
@@ -184,6 +184,8 @@ def test_boxes_at_and_past_the_borders_thin_empty_and_nan() -> None:
             [300, 300, 300, 400],  # zero width
             [320, 320, 310, 330],  # inverted
             [np.nan, 10, 50, 50],  # a NaN side keeps nothing, as comparisons with NaN do
+            [10, 10, np.nan, 50],
+            [10, 10, 50, np.nan],
             [10, 10, np.inf, 50],  # to infinity: every column from 10 on
             [0, 499.7, 640, 500.3],  # one row inside the content, near its bottom
             [639, 639, 640, 640],  # the last pixel

@@ -67,8 +67,10 @@ def _input_windows(logits: np.ndarray, xyxy: np.ndarray, input_size: tuple[int, 
     rows = linear_taps(logits.shape[0], height, columns=False)
     columns = linear_taps(logits.shape[1], width, columns=True)
     sizes = ((logits.shape[0], height), (logits.shape[1], width))
-    # Integer pixel x satisfies x1 <= x < x2 exactly when ceil(x1) <= x < ceil(x2); NaN keeps nothing.
-    bounds = np.ceil(np.nan_to_num(np.asarray(xyxy, dtype=np.float64), nan=np.inf, posinf=np.inf, neginf=-np.inf))
+    # Integer pixel x satisfies x1 <= x < x2 exactly when ceil(x1) <= x < ceil(x2); any NaN side keeps
+    # nothing, as every comparison with NaN is false.
+    boxes = np.asarray(xyxy, dtype=np.float64)
+    bounds = np.ceil(np.where(np.isnan(boxes).any(axis=1, keepdims=True), 0.0, boxes))
     x1, x2 = (np.clip(bounds[:, index], 0, width).astype(np.intp) for index in (0, 2))
     y1, y2 = (np.clip(bounds[:, index], 0, height).astype(np.intp) for index in (1, 3))
     ipp_start = _ipp_chunk_start(len(xyxy))
