@@ -59,14 +59,14 @@ def nms(
             f"{scores.shape[0]} scores, {classes.shape[0]} class ids"
         )
     order = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
-    groups = np.unique(classes[order], return_inverse=True)[1].reshape(-1)
-    if class_agnostic:
-        groups = np.zeros_like(groups)
-    kept = _suppress_by_pairs(boxes[order], groups, iou_threshold)
+    ranked = boxes[order]
+    ranked_classes = np.zeros(order.size, dtype=np.intp) if class_agnostic else classes[order]
+    kept = _suppress_by_pairs(ranked, ranked_classes, iou_threshold)
     if kept is not None:
         return order[kept[:max_detections]].astype(np.int64)
-    candidates = _Candidates(boxes[order])
-    if class_agnostic or not groups.any():
+    candidates = _Candidates(ranked)
+    groups = np.unique(ranked_classes, return_inverse=True)[1].reshape(-1)
+    if not groups.any():
         ranks = _suppress_within_one_group(candidates, iou_threshold, max_detections)
     else:
         ranks = _suppress_by_group(candidates, groups, iou_threshold, max_detections)
@@ -94,8 +94,9 @@ class _Candidates:
 
 
 def _suppress_by_pairs(boxes: np.ndarray, groups: np.ndarray, iou_threshold: float) -> np.ndarray | None:
-    """Ranks of all boxes greedy NMS keeps, from the IoU of every same-group pair; ``None`` where there
-    are too many pairs, or the boxes suppress each other in too long a chain, for this to pay."""
+    """Ranks of all boxes greedy NMS keeps, from the IoU of every pair of boxes ranked by score whose
+    ``groups`` are equal; ``None`` where there are too many pairs, or the boxes suppress each other in
+    too long a chain, for this to pay."""
     count = groups.size
     by_group = np.argsort(groups, kind="stable")  # ranks, grouped, by rank within each group
     sorted_groups = groups[by_group]
