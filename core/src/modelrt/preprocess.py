@@ -3,10 +3,12 @@
 Every resize mode is one geometry: the image is resized to ``resized_size`` and placed with its
 top-left corner at ``offset`` in an input of ``input_size`` (a positive offset pads with
 ``pad_value``, a negative one crops). The resize is OpenCV's bilinear one, or Pillow's antialiased
-one (``modelrt.resample``) where the spec asks for it; either writes only the part of the image that
-lands in the input, straight into it. Pixel values then go through a 256-entry lookup table per
-channel (``(pixel * scale - mean) / std``, computed once in float64), which OpenCV applies in a
-single pass, straight into the batch tensor.
+one (``modelrt.resample``) where the spec asks for it; either computes only the window of the input
+that the image covers. Pixel values then go through a 256-entry lookup table per channel
+(``(pixel * scale - mean) / std``, computed once in float64), which OpenCV applies in a single pass
+per plane straight into that window of the batch tensor. The padding around the window is filled
+with its already-normalised value, never resized or looked up (for a 1280x720 frame letterboxed to
+640x640 that is 44% of the tensor). Each call writes every element of its entry of the tensor.
 
 Buffers are reused between calls: each thread keeps its own small cache of them (``threading.local``)
 rather than sharing one under a lock, because the returned tensor is read by the backend after
@@ -85,6 +87,9 @@ class Preprocessor:
         self._channel_slots = (0, 1, 2) if spec.color == "rgb" else (2, 1, 0)
         self._luts = _channel_luts(spec)
         self._interleaved_lut = np.ascontiguousarray(self._luts.T).reshape(1, 256, 3)
+        # What the padding holds in each network channel, as the lookup tables map ``pad_value``.
+        pad_values = self._luts[:, spec.pad_value] if self.dtype != np.uint8 else np.full(3, spec.pad_value)
+        self._pad_values = pad_values.astype(self.dtype)
         self._local = threading.local()
 
     # ------------------------------------------------------------------------------ geometry
@@ -158,57 +163,68 @@ class Preprocessor:
         return tensor, transforms
 
     def _fill_planes(self, image: np.ndarray, transform: ImageTransform, out: np.ndarray) -> None:
-        canvas = self._buffer("canvas", (*transform.input_size, 3), np.uint8)
-        self._place(image, transform, canvas)
+        window = _window(transform)
+        top, bottom, left, right = window
+        content = self._content(image, transform, window)
+        region = out[:, top:bottom, left:right]
         if self.dtype == np.uint8:
-            cv2.split(canvas, mv=[out[slot] for slot in self._channel_slots])
-            return
-        planes = self._buffer("planes", (3, *transform.input_size), np.uint8)
-        cv2.split(canvas, mv=[planes[slot] for slot in self._channel_slots])
+            cv2.split(content, mv=[region[slot] for slot in self._channel_slots])
+        else:
+            planes = self._buffer("planes", (3, bottom - top, right - left), np.uint8)
+            cv2.split(content, mv=[planes[slot] for slot in self._channel_slots])
+            for channel in range(3):
+                self._apply_lut(planes[channel], self._luts[channel], region[channel])
         for channel in range(3):
-            self._apply_lut(planes[channel], self._luts[channel], out[channel])
+            for band in _padding_bands(out.shape[1:], window):
+                out[channel][band] = self._pad_values[channel]
 
     def _fill_interleaved(self, image: np.ndarray, transform: ImageTransform, out: np.ndarray) -> None:
-        canvas = out if self.dtype == np.uint8 else self._buffer("canvas", (*transform.input_size, 3), np.uint8)
-        self._place(image, transform, canvas)
+        window = _window(transform)
+        top, bottom, left, right = window
+        region = out[top:bottom, left:right]
+        if self.dtype == np.uint8:
+            content = self._content(image, transform, window, into=region)
+        else:
+            content = self._content(image, transform, window)
         if self.spec.color == "bgr":
-            cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR, dst=canvas)
+            cv2.cvtColor(content, cv2.COLOR_RGB2BGR, dst=content)
         if self.dtype != np.uint8:
-            self._apply_lut(canvas, self._interleaved_lut, out)
+            self._apply_lut(content, self._interleaved_lut, region)
+        for band in _padding_bands(out.shape[:2], window):
+            out[band] = self._pad_values
 
     def _apply_lut(self, pixels: np.ndarray, lut: np.ndarray, out: np.ndarray) -> None:
         if out.dtype == np.float32:
             cv2.LUT(pixels, lut, dst=out)
             return
         # OpenCV 4 has no float16 lookup tables: go through float32.
-        scratch = self._buffer("float32", out.shape, np.float32)
+        scratch = self._buffer("float32", pixels.shape, np.float32)
         cv2.LUT(pixels, lut, dst=scratch)
         np.copyto(out, scratch, casting="same_kind")
 
-    def _place(self, image: np.ndarray, transform: ImageTransform, canvas: np.ndarray) -> None:
-        """Resize ``image`` and put it at its offset in ``canvas``, padding what it leaves uncovered."""
-        input_h, input_w = transform.input_size
+    def _content(
+        self,
+        image: np.ndarray,
+        transform: ImageTransform,
+        window: tuple[int, int, int, int],
+        into: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The resized image's pixels that land in ``window`` of the input (RGB uint8), written to ``into``
+        when given (a view of the tensor), else to a reusable buffer of the window's size."""
+        top, bottom, left, right = window
         resized_h, resized_w = transform.resized_size
-        left, top = transform.offset
-        covers = left <= 0 and top <= 0 and left + resized_w >= input_w and top + resized_h >= input_h
-        inside = left >= 0 and top >= 0 and left + resized_w <= input_w and top + resized_h <= input_h
-        if not covers:
-            canvas.fill(self.spec.pad_value)
-        y0, x0 = max(top, 0), max(left, 0)
-        y1, x1 = min(top + resized_h, input_h), min(left + resized_w, input_w)
+        offset_x, offset_y = transform.offset
+        content = into if into is not None else self._buffer("content", (bottom - top, right - left, 3), np.uint8)
         if self.spec.interpolation == "antialiased-bilinear":
-            if y1 > y0 and x1 > x0:
-                rows, columns = (y0 - top, y1 - top), (x0 - left, x1 - left)
-                region = canvas[y0:y1, x0:x1]
-                resize_antialiased(image, (resized_h, resized_w), rows, columns, region, self._buffer)
-            return
-        if inside:
-            region = canvas[top : top + resized_h, left : left + resized_w]
-            cv2.resize(image, (resized_w, resized_h), dst=region, interpolation=cv2.INTER_LINEAR)
-            return
-        resized = self._buffer("resized", (resized_h, resized_w, 3), np.uint8)
-        cv2.resize(image, (resized_w, resized_h), dst=resized, interpolation=cv2.INTER_LINEAR)
-        canvas[y0:y1, x0:x1] = resized[y0 - top : y1 - top, x0 - left : x1 - left]
+            rows, columns = (top - offset_y, bottom - offset_y), (left - offset_x, right - offset_x)
+            resize_antialiased(image, (resized_h, resized_w), rows, columns, content, self._buffer)
+        elif content.shape[:2] == (resized_h, resized_w):
+            cv2.resize(image, (resized_w, resized_h), dst=content, interpolation=cv2.INTER_LINEAR)
+        else:  # cropped: resize whole, keep the window
+            resized = self._buffer("resized", (resized_h, resized_w, 3), np.uint8)
+            cv2.resize(image, (resized_w, resized_h), dst=resized, interpolation=cv2.INTER_LINEAR)
+            np.copyto(content, resized[top - offset_y : bottom - offset_y, left - offset_x : right - offset_x])
+        return content
 
     def _buffer(self, role: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
         """A reusable array of this thread; the least recently used ones are dropped beyond a few."""
@@ -224,6 +240,22 @@ class Preprocessor:
         else:
             cache.move_to_end(key)
         return buffer
+
+
+def _window(transform: ImageTransform) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)``: the part of the input that the resized image covers."""
+    input_h, input_w = transform.input_size
+    resized_h, resized_w = transform.resized_size
+    left, top = transform.offset
+    return max(top, 0), min(top + resized_h, input_h), max(left, 0), min(left + resized_w, input_w)
+
+
+def _padding_bands(size: tuple[int, int], window: tuple[int, int, int, int]) -> list[tuple[slice, slice]]:
+    """The (rows, columns) of an input of ``size`` that lie outside ``window``: the padding, if any."""
+    height, width = size
+    top, bottom, left, right = window
+    bands = ((0, top, 0, width), (bottom, height, 0, width), (top, bottom, 0, left), (top, bottom, right, width))
+    return [(slice(r0, r1), slice(c0, c1)) for r0, r1, c0, c1 in bands if r1 > r0 and c1 > c0]
 
 
 def _letterbox(height: int, width: int, size: tuple[int, int], multiple: int | None) -> ImageTransform:

@@ -8,8 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from modelrt import nms as nms_module
 from modelrt.errors import InputError
 from modelrt.nms import nms
+
+# Each path alone: all pairs at once (settled in as many steps as needed), the rounds (no pair path),
+# and the pair path giving up after one step (a chain of suppressions longer than that: the rounds finish).
+PATHS = {
+    "pairs": {"_MAX_PAIR_ITERATIONS": 10_000},
+    "rounds": {"_MAX_PAIRS": -1},
+    "pairs, then rounds": {"_MAX_PAIR_ITERATIONS": 1},
+}
 
 
 def reference_nms(
@@ -59,22 +68,40 @@ def detections(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return boxes, scores, classes
 
 
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=300, deadline=None)
 @given(
-    detections(),
-    st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
-    st.booleans(),
-    st.integers(1, 50),
+    data=detections(),
+    iou_threshold=st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]),
+    class_agnostic=st.booleans(),
+    max_detections=st.integers(1, 50),
 )
 def test_nms_matches_the_reference(
+    path: str,
     data: tuple[np.ndarray, np.ndarray, np.ndarray],
     iou_threshold: float,
     class_agnostic: bool,
     max_detections: int,
 ) -> None:
     boxes, scores, classes = data
-    kept = nms(boxes, scores, classes, iou_threshold, class_agnostic, max_detections)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in PATHS[path].items():
+            patch.setattr(nms_module, name, value)
+        kept = nms(boxes, scores, classes, iou_threshold, class_agnostic, max_detections)
     assert kept.tolist() == reference_nms(boxes, scores, classes, iou_threshold, class_agnostic, max_detections)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_chain_of_boxes_suppressing_each_other_is_settled_greedily(path: str) -> None:
+    # Each box overlaps the next one by more than the threshold, and nothing else: greedy keeps every other.
+    left = np.arange(12, dtype=np.float32) * 2
+    boxes = np.stack([left, np.zeros(12), left + 3, np.ones(12)], axis=1)
+    scores = np.linspace(1, 0.5, 12, dtype=np.float32)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in PATHS[path].items():
+            patch.setattr(nms_module, name, value)
+        kept = nms(boxes, scores, np.zeros(12, np.int64), 0.1)
+    assert kept.tolist() == list(range(0, 12, 2))
 
 
 def test_a_box_at_exactly_the_iou_threshold_is_kept() -> None:
