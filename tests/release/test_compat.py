@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from tests.release.conftest import write_repository
 from tools.release import ReleaseError
 from tools.release.__main__ import main
 from tools.release.compat import compat
@@ -43,9 +42,9 @@ def declare_core(root: Path, lowest: str) -> None:
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> tuple[Path, str, str]:
+def history(repository: Path) -> tuple[Path, str, str]:
     """The repository with two commits, core 1.0.0 then 1.1.0, and the plugin's test; returns both commits."""
-    root = write_repository(tmp_path / "repo")
+    root = repository
     (root / "tests" / "onnx").mkdir(parents=True)
     (root / "tests" / "onnx" / "test_plugin.py").write_text(PLUGIN_TEST)
     git(root, "init", "--quiet", "--initial-branch=main")

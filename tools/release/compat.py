@@ -130,41 +130,21 @@ def compat(
     ``ReleaseError`` where a plugin's lowest core cannot be found or built, or an environment cannot be made.
     """
     distributions = discover(root)
-    core, selected = distributions[1], _select(distributions[2:], plugins)
+    core, all_plugins = distributions[1], distributions[2:]
+    selected = _select(all_plugins, plugins)
     outcomes = []
     with _scratch(keep) as scratch:
-        newest = _Core(
-            "newest", core.version, "this tree", build_wheel(core.folder, _fresh(scratch / "core"), isolated=isolated)
-        )
-        lowest_cores: dict[str, _Core] = {}
-        plugin_wheels: dict[str, Path] = {}
+        wheels = _Wheels(scratch, isolated)
+        newest = _Core("newest", core.version, "this tree", wheels.of(core.folder, "core"))
         for plugin in selected:
-            version = lowest_core(plugin, core.name)
-            if version > core.version:
-                raise ReleaseError(
-                    [f"{plugin.name} requires {core.name}>={version}, newer than this tree's {core.version}"]
-                )
-            source = find_core(root, core, version)
-            if version == core.version and _is_tree(root, source.commit, core.folder):
-                cores = [attrs.evolve(newest, which="lowest = newest", source=f"{source.how}, as this tree")]
-            else:
-                if source.commit not in lowest_cores:
-                    exported = export(root, source.commit, core.folder.relative_to(root), scratch / source.commit)
-                    wheel = build_wheel(exported, _fresh(scratch / f"core-{source.commit[:12]}"), isolated=isolated)
-                    lowest_cores[source.commit] = _Core("lowest", read(exported).version, source.how, wheel)
-                cores = [lowest_cores[source.commit], newest]
             need = needs.get(plugin.name, Needs())
-            wheels = {}
-            for name in (plugin.name, *need.plugins):
-                if name not in plugin_wheels:
-                    folder = _select(distributions[2:], [name])[0].folder
-                    plugin_wheels[name] = build_wheel(folder, _fresh(scratch / name), isolated=isolated)
-                wheels[name] = plugin_wheels[name]
+            with_plugins = _select(all_plugins, [plugin.name, *need.plugins])
+            installed = {other.name: wheels.of(other.folder, other.name) for other in with_plugins}
             own = test_requirements(root, need.requirements) if need.requirements else []
-            for tested in cores:
+            for tested in _cores(root, core, plugin, newest, wheels):
                 venv = scratch / "venvs" / f"{plugin.name}-{tested.which.replace(' ', '')}"
                 started = time.monotonic()
-                _install(venv, core, tested.wheel, wheels, needs, [*requirements, *own], find_links)
+                _install(venv, core, tested.wheel, installed, needs, [*requirements, *own], find_links)
                 for path in need.no_deps:
                     _uv([*_pip_install(venv, find_links), "--no-deps", "-r", str(root / path)], f"installing {path}")
                 completed = _run_tests(root, venv, core, tested.version, plugin)
@@ -182,6 +162,35 @@ def compat(
                     )
                 )
     return outcomes
+
+
+class _Wheels:
+    """Wheels built once per run: this tree's distributions by name, the lowest cores by commit."""
+
+    def __init__(self, scratch: Path, isolated: bool) -> None:
+        self.scratch, self.isolated = scratch, isolated
+        self.built: dict[str, Path] = {}
+
+    def of(self, folder: Path, key: str) -> Path:
+        if key not in self.built:
+            self.built[key] = build_wheel(folder, _fresh(self.scratch / "wheels" / key), isolated=self.isolated)
+        return self.built[key]
+
+
+def _cores(root: Path, core: Distribution, plugin: Distribution, newest: _Core, wheels: _Wheels) -> list[_Core]:
+    """The lowest core ``plugin`` declares and this tree's, or this tree's alone where they are one."""
+    version = lowest_core(plugin, core.name)
+    if version > core.version:
+        raise ReleaseError([f"{plugin.name} requires {core.name}>={version}, newer than this tree's {core.version}"])
+    source = find_core(root, core, version)
+    if version == core.version and _is_tree(root, source.commit, core.folder):
+        return [attrs.evolve(newest, which="lowest = newest", source=f"{source.how}, as this tree")]
+    exported = wheels.scratch / "sources" / source.commit
+    if not exported.is_dir():
+        export(root, source.commit, core.folder.relative_to(root), exported)
+    folder = exported / core.folder.relative_to(root)
+    lowest = _Core("lowest", read(folder).version, source.how, wheels.of(folder, f"core-{source.commit[:12]}"))
+    return [lowest, newest]
 
 
 def test_requirements(root: Path, names: Sequence[str] = TEST_REQUIREMENTS) -> list[str]:
