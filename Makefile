@@ -19,7 +19,7 @@ LOCAL_PLUGINS := -e "plugins/onnx_backend[cpu]" -e plugins/torch_backend -e plug
 PACKAGES := demo/packages
 OUT := out
 
-.PHONY: demo demo-torch dist docker-cpu install test test-main test-py310 test-py310-run test-slow lint clean demo-packages
+.PHONY: compat demo demo-torch dist docker-cpu install test test-main test-py310 test-py310-run test-slow lint clean demo-packages
 
 $(VENV)/.installed: pyproject.toml core/pyproject.toml plugins/onnx_backend/pyproject.toml plugins/torch_backend/pyproject.toml plugins/trt_backend/pyproject.toml plugins/jetson/pyproject.toml requirements/test.txt requirements/demo-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -120,6 +120,12 @@ lint: $(VENV)/.installed
 # A wheel and an sdist of every distribution in dist/, checked (docs/RELEASING.md).
 dist: $(VENV)/.installed
 	$(PY) -m tools.release dist
+
+# Each plugin's tests against the lowest modelrt-core it declares and against this tree's, in fresh virtualenvs
+# (docs/RELEASING.md): minutes, so before a release, not in `make test`. The torch plugin's tests need torch:
+# COMPAT_ARGS="--with torch==2.13.0+cpu --find-links DIR" takes a CPU build from a folder of wheels.
+compat: $(VENV)/.installed
+	$(PY) -m tools.release compat $(COMPAT_ARGS)
 
 # The CPU image (docker/README.md has the others, which build on their own hardware).
 docker-cpu:

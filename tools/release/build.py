@@ -15,15 +15,29 @@ from pathlib import Path
 
 from tools.release.errors import ReleaseError
 
-__all__ = ["build", "twine_check"]
+__all__ = ["build", "build_wheel", "twine_check", "uv"]
 
 
 def build(folder: Path, out: Path, *, isolated: bool = True) -> None:
     """Build the sdist and wheel of the distribution in ``folder`` into ``out``."""
-    command = [_uv(), "build", "--quiet", "--out-dir", str(out), str(folder)]
+    command = [uv(), "build", "--quiet", "--out-dir", str(out), str(folder)]
     if not isolated:
         command += ["--no-build-isolation", "--python", sys.executable]
     _run(command, f"building {folder}")
+
+
+def build_wheel(folder: Path, out: Path, *, isolated: bool = True) -> Path:
+    """Only the wheel of the distribution in ``folder``, straight from its source, into ``out``; returns it.
+
+    What a compatibility run installs: the sdist round trip is ``build``'s check, not needed twice.
+    """
+    before = set(out.glob("*.whl"))
+    command = [uv(), "build", "--wheel", "--quiet", "--out-dir", str(out), str(folder)]
+    if not isolated:
+        command += ["--no-build-isolation", "--python", sys.executable]
+    _run(command, f"building the wheel of {folder}")
+    (wheel,) = set(out.glob("*.whl")) - before
+    return wheel
 
 
 def twine_check(files: Sequence[Path]) -> None:
@@ -31,7 +45,8 @@ def twine_check(files: Sequence[Path]) -> None:
     _run([sys.executable, "-m", "twine", "check", "--strict", *map(str, files)], "twine check")
 
 
-def _uv() -> str:
+def uv() -> str:
+    """The uv next to this Python, or else the one on PATH."""
     found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if found is None:
         raise ReleaseError([f"uv is not installed: install it with `{sys.executable} -m pip install uv`"])

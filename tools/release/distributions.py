@@ -19,9 +19,9 @@ from packaging.version import Version
 
 from tools.release.errors import ReleaseError
 
-__all__ = ["Distribution", "discover", "read"]
+__all__ = ["VERSION_LINE", "Distribution", "discover", "read"]
 
-_VERSION_LINE = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+VERSION_LINE = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 
 @attrs.frozen
@@ -50,7 +50,7 @@ class Distribution:
         found = {}
         for package in self.packages:
             for module in (package / "_version.py", package / "__init__.py"):
-                match = _VERSION_LINE.search(module.read_text()) if module.is_file() else None
+                match = VERSION_LINE.search(module.read_text()) if module.is_file() else None
                 if match:
                     found[module] = match.group(1)
                     break
@@ -90,7 +90,7 @@ def _version(folder: Path, project: dict[str, Any], document: dict[str, Any]) ->
         return str(project["version"])
     path = document.get("tool", {}).get("hatch", {}).get("version", {}).get("path")
     source = folder / path if path else None
-    match = _VERSION_LINE.search(source.read_text()) if source is not None and source.is_file() else None
+    match = VERSION_LINE.search(source.read_text()) if source is not None and source.is_file() else None
     if match is None:
         raise ReleaseError(
             [
