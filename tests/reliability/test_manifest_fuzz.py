@@ -244,6 +244,17 @@ def test_damaged_manifest_bytes_read_as_a_well_formed_manifest_or_a_package_erro
     check()
 
 
+def _with_fresh_peak_memory(command: list[str]) -> list[str]:
+    """``command`` forked by a small shell rather than straight from this test process.
+
+    libFuzzer enforces its memory limit on the process's peak resident size, and Linux carries a process's
+    resident size at ``fork`` into that peak, across ``exec`` too: a child forked from a pytest process that
+    other tests have grown to gigabytes is "out of memory" before its first run. A grandchild forked by
+    ``sh`` starts from sh's few megabytes.
+    """
+    return ["sh", "-c", '"$@"; exit $?', "sh", *command]
+
+
 @pytest.mark.parametrize("runs", ATHERIS_RUNS)
 def test_the_atheris_campaign_finds_no_crash(runs: int, tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris is not installed (wheels: Linux x86_64)")
@@ -263,7 +274,9 @@ def test_the_atheris_campaign_finds_no_crash(runs: int, tmp_path: Path) -> None:
     memory_backed = "/dev/shm" if os.path.isdir("/dev/shm") else None  # as fuzz_manifest.py chooses
     with tempfile.TemporaryDirectory(prefix="modelrt-fuzz-", dir=memory_backed) as workdir:
         completed = subprocess.run(
-            [sys.executable, str(FUZZER), f"-runs={runs}", "-seed=1", f"-artifact_prefix={tmp_path}/", str(corpus)],
+            _with_fresh_peak_memory(
+                [sys.executable, str(FUZZER), f"-runs={runs}", "-seed=1", f"-artifact_prefix={tmp_path}/", str(corpus)]
+            ),
             capture_output=True,
             text=True,
             check=False,
