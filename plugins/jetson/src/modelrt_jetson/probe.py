@@ -10,10 +10,9 @@ facts say why, so the core judges the host as what it is.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from modelrt.host import Host
-from modelrt_jetson.container import container_marks
-from modelrt_jetson.facts import JetsonFacts
 from modelrt_jetson.l4t import (
     L4TVersion,
     cuda_for,
@@ -23,9 +22,10 @@ from modelrt_jetson.l4t import (
     read_tegra_release,
     ubuntu_for,
 )
-from modelrt_jetson.libraries import find_cuda, find_cudnn, find_tensorrt, find_tensorrt_bindings, find_tensorrt_wheels
 from modelrt_jetson.module import SOC_COMPUTE_CAPABILITY, ModuleIdentity, identify_module, read_device_tree
-from modelrt_jetson.wheels import wheel_index_url
+
+if TYPE_CHECKING:
+    from modelrt_jetson.facts import JetsonFacts
 
 __all__ = ["L4T_OVERRIDE_VARIABLE", "probe_jetson"]
 
@@ -55,9 +55,15 @@ def probe_jetson(host: Host) -> JetsonFacts | None:
         evidence.append(f"package nvidia-l4t-core {package_version} is installed")
     if kernel_release and kernel_release.endswith("-tegra"):
         evidence.append(f"kernel {kernel_release}")
+    if not evidence and override is None:
+        return None
+    # Every process probes, and most hosts are not Jetsons: what describes one is imported only from here.
+    from modelrt_jetson.container import container_marks
+    from modelrt_jetson.facts import JetsonFacts
+    from modelrt_jetson.libraries import find_cudnn, find_tensorrt, find_tensorrt_bindings, find_tensorrt_wheels
+    from modelrt_jetson.wheels import wheel_index_url
+
     if not evidence:
-        if override is None:
-            return None
         return JetsonFacts(
             is_jetson=False,
             l4t_override=override,
@@ -196,6 +202,8 @@ def _soc(
 
 
 def _cuda(host: Host, l4t: L4TVersion | None, unknown: dict[str, str]) -> tuple[str | None, str | None]:
+    from modelrt_jetson.libraries import find_cuda
+
     found = find_cuda(host)
     if found.version is not None:
         return found.version, found.path
