@@ -21,8 +21,7 @@ import math
 
 import numpy as np
 
-from modelrt.errors import InputError
-from modelrt.nms import MAX_CANDIDATES
+from modelrt.nms import ranked_candidates
 
 __all__ = ["nms_rotated", "probiou"]
 
@@ -92,15 +91,7 @@ def nms_rotated(
     A box is dropped when a box of higher rank and, unless ``class_agnostic``, the same class has a
     ``probiou`` with it greater than ``iou_threshold``. At most ``max_detections`` indices are returned.
     """
-    boxes = np.asarray(boxes_xywhr, dtype=np.float64).reshape(-1, 5)
-    scores = np.asarray(scores).reshape(-1)
-    classes = np.asarray(class_ids).reshape(-1)
-    if not boxes.shape[0] == scores.shape[0] == classes.shape[0]:
-        raise InputError(
-            f"nms_rotated needs one score and class per box, got {boxes.shape[0]} boxes, "
-            f"{scores.shape[0]} scores, {classes.shape[0]} class ids"
-        )
-    order = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
+    boxes, classes, order = ranked_candidates("nms_rotated", boxes_xywhr, 5, scores, class_ids)
     gaussians = _Gaussians.of(boxes[order])
     classes = classes[order]
     groups = [np.arange(order.size)] if class_agnostic else [np.flatnonzero(classes == k) for k in np.unique(classes)]

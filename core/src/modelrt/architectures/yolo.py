@@ -19,7 +19,7 @@ from modelrt.nms import nms
 from modelrt.preprocess import ImageTransform, boxes_to_original
 from modelrt.results import Detections, Prediction
 
-__all__ = ["YOLOv5", "YOLOv8"]
+__all__ = ["YOLOv5", "YOLOv8", "select_anchors"]
 
 
 class _YOLO(SingleStageArchitecture):
@@ -121,3 +121,16 @@ class YOLOv5(_YOLO):
         scores = rows[:, 4] * np.take_along_axis(class_scores, class_ids[:, None], axis=1)[:, 0]
         kept = scores >= confidence
         return rows[kept, :4].astype(np.float32), scores[kept], class_ids[kept].astype(np.int64)
+
+
+def select_anchors(class_scores: np.ndarray, settings: DetectionSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The anchors whose best class score reaches ``settings.confidence``, of a wanted class: their indexes,
+    best scores and class ids. ``class_scores`` is ``[C, N]``, one row per class (heads with extra rows after
+    the classes, as seg, pose and obb have, pass only the class rows)."""
+    best = class_scores.max(axis=0)
+    anchors = np.flatnonzero(best >= settings.confidence)
+    class_ids = class_scores[:, anchors].argmax(axis=0).astype(np.int64)
+    if settings.classes is not None:
+        wanted = np.isin(class_ids, settings.classes)
+        anchors, class_ids = anchors[wanted], class_ids[wanted]
+    return anchors, best[anchors], class_ids

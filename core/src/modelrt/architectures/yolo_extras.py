@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 
 from modelrt.architectures.base import DetectionSettings
-from modelrt.architectures.yolo import YOLOv8
+from modelrt.architectures.yolo import YOLOv8, select_anchors
 from modelrt.errors import PackageError
 from modelrt.nms import nms
 from modelrt.preprocess import ImageTransform
@@ -76,14 +76,7 @@ class YOLOv8WithExtras(YOLOv8):
         return int(predictions.shape[1]) - 4 - len(self.labels)
 
     def _kept(self, prediction: np.ndarray, classes: int, settings: DetectionSettings) -> KeptAnchors:
-        class_scores = prediction[4 : 4 + classes]
-        best = class_scores.max(axis=0)
-        anchors = np.flatnonzero(best >= settings.confidence)
-        class_ids = class_scores[:, anchors].argmax(axis=0).astype(np.int64)
-        if settings.classes is not None:
-            wanted = np.isin(class_ids, settings.classes)
-            anchors, class_ids = anchors[wanted], class_ids[wanted]
-        scores = best[anchors]
+        anchors, scores, class_ids = select_anchors(prediction[4 : 4 + classes], settings)
         cxcywh = prediction[:4, anchors].T.astype(np.float32)
         half = cxcywh[:, 2:] / 2
         xyxy = np.concatenate([cxcywh[:, :2] - half, cxcywh[:, :2] + half], axis=1)

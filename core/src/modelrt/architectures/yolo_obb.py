@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from modelrt.architectures.base import DetectionSettings
-from modelrt.architectures.yolo import YOLOv8
+from modelrt.architectures.yolo import YOLOv8, select_anchors
 from modelrt.backend import Session
 from modelrt.errors import PackageError
 from modelrt.manifest import InputSpec
@@ -72,14 +72,7 @@ class YOLOv8OBB(YOLOv8):
     def _oriented(
         self, prediction: np.ndarray, classes: int, transform: ImageTransform, settings: DetectionSettings
     ) -> Detections:
-        class_scores = prediction[4 : 4 + classes]
-        best = class_scores.max(axis=0)
-        anchors = np.flatnonzero(best >= settings.confidence)
-        class_ids = class_scores[:, anchors].argmax(axis=0).astype(np.int64)
-        if settings.classes is not None:
-            wanted = np.isin(class_ids, settings.classes)
-            anchors, class_ids = anchors[wanted], class_ids[wanted]
-        scores = best[anchors]
+        anchors, scores, class_ids = select_anchors(prediction[4 : 4 + classes], settings)
         xywhr = prediction[[0, 1, 2, 3, 4 + classes]][:, anchors].T.astype(np.float32)
         keep = nms_rotated(xywhr, scores, class_ids, settings.iou, settings.class_agnostic, settings.max_detections)
         oriented = self._to_original(xywhr[keep], transform)
