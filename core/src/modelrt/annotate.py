@@ -115,14 +115,15 @@ def _draw_segmentation(canvas: np.ndarray, segmentation: SemanticSegmentation, l
     class_map = segmentation.class_map
     if class_map.shape != canvas.shape[:2]:
         return
-    shown = [i for i in segmentation.class_ids.tolist() if segmentation.name(i).casefold() != "background"]
+    counts = segmentation.pixel_counts
+    present = np.flatnonzero(counts).tolist()
+    shown = [i for i in present if segmentation.name(i).casefold() != "background"]
     if not shown:
         return
     palette = np.array(_PALETTE, dtype=np.float32)
     covered = np.isin(class_map, shown)
     colours = palette[class_map[covered] % len(_PALETTE)]
     canvas[covered] = np.round(canvas[covered] * (1 - _MASK_OPACITY) + colours * _MASK_OPACITY).astype(np.uint8)
-    counts = segmentation.pixel_counts
     (_, height), baseline = cv2.getTextSize("Ag", _FONT, 0.4 * line, max(1, line // 2))
     step = height + baseline + line
     for row, class_id in enumerate(sorted(shown, key=lambda i: -counts[i])[:_LEGEND_ROWS]):

@@ -11,7 +11,7 @@ True})``): an array with one row per detection or a list of one item each. A sub
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -68,6 +68,11 @@ def _optional_float32(value: Any) -> np.ndarray | None:
 
 def _optional_bool(value: Any) -> np.ndarray | None:
     return None if value is None else np.asarray(value, dtype=bool)
+
+
+def _label(labels: Sequence[str], class_id: int) -> str:
+    """The name of ``class_id``, or the id itself where ``labels`` has no name for it."""
+    return labels[class_id] if 0 <= class_id < len(labels) else str(class_id)
 
 
 def _labels(value: Iterable[str]) -> tuple[str, ...]:
@@ -231,7 +236,7 @@ class Detections(Prediction):
     @property
     def class_names(self) -> np.ndarray:
         """The label of each detection, a str array, so ``detections.class_names == "person"`` is a mask."""
-        names = [self.labels[i] if 0 <= i < len(self.labels) else str(i) for i in self.class_id.tolist()]
+        names = [_label(self.labels, i) for i in self.class_id.tolist()]
         return np.array(names, dtype=str)
 
     @classmethod
@@ -479,7 +484,7 @@ class SemanticSegmentation(Prediction):
         return np.bincount(self.class_map.ravel(), minlength=len(self.labels)).astype(np.int64)
 
     def name(self, class_id: int) -> str:
-        return self.labels[class_id] if 0 <= class_id < len(self.labels) else str(class_id)
+        return _label(self.labels, class_id)
 
     def mask(self, class_id: int) -> np.ndarray:
         """Where class ``class_id`` is: bool [H, W]."""
@@ -503,7 +508,7 @@ class SemanticSegmentation(Prediction):
         ``mask`` in COCO's uncompressed RLE (see ``mask_rle``)."""
         counts = self.pixel_counts
         classes = []
-        for class_id in self.class_ids.tolist():
+        for class_id in np.flatnonzero(counts).tolist():
             item: dict[str, Any] = {"class": self.name(class_id), "class_id": class_id, "pixels": int(counts[class_id])}
             if masks:
                 item["mask"] = mask_rle(self.mask(class_id))
@@ -517,7 +522,7 @@ class SemanticSegmentation(Prediction):
     def __repr__(self) -> str:
         counts = self.pixel_counts
         total = max(1, self.class_map.size)
-        order = sorted(self.class_ids.tolist(), key=lambda i: -counts[i])
+        order = sorted(np.flatnonzero(counts).tolist(), key=lambda i: -counts[i])
         shown = ", ".join(f"{self.name(i)!r} {counts[i] / total:.1%}" for i in order[:_TOP_CLASSES])
         more = f", and {len(order) - _TOP_CLASSES} more" if len(order) > _TOP_CLASSES else ""
         height, width = self.class_map.shape
