@@ -24,6 +24,7 @@ import tomllib
 from onnx import TensorProto, helper, numpy_helper
 
 from modelrt.installation import META_EXTRAS, Installation
+from tools.release.compat import fresh_environ
 
 from .conftest import IMAGES, REPO
 
@@ -135,19 +136,13 @@ def test_make_test_under_ci_without_python310_fails() -> None:
 # ------------------------------------------------------------------------------- fresh virtualenvs
 
 
-def fresh_environ(venv: Path) -> dict[str, str]:
-    """The caller's environment as a new shell would have it with ``venv`` first on PATH: no virtualenv,
-    PYTHONPATH or modelrt variables leaking in from the test run, pip's own configuration kept."""
-    kept = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV") and not name.startswith(("MODELRT_", "MAKE"))
-    }
-    return {**kept, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+def outside_make(venv: Path) -> dict[str, str]:
+    """``fresh_environ`` without make's variables either, so a ``make`` this test starts is not a sub-make."""
+    return {name: value for name, value in fresh_environ(venv).items() if not name.startswith("MAKE")}
 
 
 def run(command: list[str], venv: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(command, cwd=cwd, env=fresh_environ(venv), capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, cwd=cwd, env=outside_make(venv), capture_output=True, text=True, check=False)
     assert completed.returncode == 0, f"{shlex.join(command)} failed:\n{completed.stdout}\n{completed.stderr}"
     return completed
 

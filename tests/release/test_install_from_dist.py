@@ -8,7 +8,6 @@ index, so this test needs the registry (marked ``network``: it fails, never skip
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,19 +15,9 @@ from pathlib import Path
 import pytest
 
 from tools.release import Release
+from tools.release.compat import fresh_environ
 
 ONNX_SIZE_GOAL = 400 * 1024 * 1024
-
-
-def fresh_environ(venv: Path) -> dict[str, str]:
-    """This process's environment as a new shell would have it with ``venv`` first on PATH: nothing of the
-    test run's virtualenv, PYTHONPATH or modelrt variables, pip's own configuration kept."""
-    kept = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"} and not name.startswith("MODELRT_")
-    }
-    return {**kept, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def run(command: list[str], venv: Path) -> str:

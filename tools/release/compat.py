@@ -31,7 +31,7 @@ from tools.release.core_source import export, find_core, lowest_core
 from tools.release.distributions import Distribution, discover, read
 from tools.release.errors import ReleaseError
 
-__all__ = ["MARKERS", "NEEDS", "TEST_REQUIREMENTS", "Needs", "Outcome", "compat", "test_requirements"]
+__all__ = ["MARKERS", "NEEDS", "TEST_REQUIREMENTS", "Needs", "Outcome", "compat", "fresh_environ", "test_requirements"]
 
 
 @attrs.frozen
@@ -261,17 +261,20 @@ def _run_tests(
     checks += [f"{package.name}:{plugin.name}:{plugin.version}" for package in plugin.packages]
     pytest = [str(tests), "-m", MARKERS, "-q", "-p", "no:cacheprovider", "--rootdir", str(root)]
     command = [str(venv / "bin" / "python"), "-c", _CHECKED_PYTEST, *checks, "--", *pytest]
-    return subprocess.run(command, cwd=root, env=_clean_environ(venv), capture_output=True, text=True, check=False)
+    environ = {**fresh_environ(venv), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(command, cwd=root, env=environ, capture_output=True, text=True, check=False)
 
 
-def _clean_environ(venv: Path) -> dict[str, str]:
-    """This process's environment without what would put another Python's packages first, ``venv`` on PATH."""
+def fresh_environ(venv: Path) -> dict[str, str]:
+    """This process's environment as a new shell would have it with ``venv`` first on PATH: nothing that would
+    put another Python's packages first (virtualenv, PYTHONPATH, ...) and no modelrt variables; pip's own
+    configuration kept."""
     kept = {
         name: value
         for name, value in os.environ.items()
         if name not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"} and not name.startswith("MODELRT_")
     }
-    return {**kept, "PATH": f"{venv / 'bin'}{os.pathsep}{kept.get('PATH', '')}", "PYTHONDONTWRITEBYTECODE": "1"}
+    return {**kept, "PATH": f"{venv / 'bin'}{os.pathsep}{kept.get('PATH', '')}"}
 
 
 def _summary(output: str) -> str:
