@@ -174,9 +174,8 @@ class Preprocessor:
             cv2.split(content, mv=[planes[slot] for slot in self._channel_slots])
             for channel in range(3):
                 self._apply_lut(planes[channel], self._luts[channel], region[channel])
-        for channel in range(3):
-            for band in _padding_bands(out.shape[1:], window):
-                out[channel][band] = self._pad_values[channel]
+        for rows, columns in _padding_bands(out.shape[1:], window):
+            out[:, rows, columns] = self._pad_values[:, None, None]
 
     def _fill_interleaved(self, image: np.ndarray, transform: ImageTransform, out: np.ndarray) -> None:
         window = _window(transform)
