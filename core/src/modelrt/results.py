@@ -32,6 +32,7 @@ __all__ = [
     "SemanticSegmentation",
     "mask_rle",
     "similarity",
+    "unit_rows",
 ]
 
 #: Metadata key marking an attrs field of ``Detections`` (or a subclass) that holds one entry per detection.
@@ -437,7 +438,7 @@ def similarity(
             f"cannot compare embeddings of {left.shape[1]} and {right.shape[1]} dimensions; "
             "use embeddings from the same model"
         )
-    matrix = _unit_rows(left) @ _unit_rows(right).T
+    matrix = unit_rows(left) @ unit_rows(right).T
     np.clip(matrix, -1.0, 1.0, out=matrix)
     return float(matrix[0, 0]) if left_single and right_single else matrix
 
@@ -456,7 +457,8 @@ def _rows(value: Any) -> tuple[np.ndarray, bool]:
     return array, False
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """The rows of ``matrix`` divided by their L2 norm, in its dtype; zero rows stay zero."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
 

@@ -18,9 +18,9 @@ import numpy as np
 from modelrt.architectures.base import SingleStageArchitecture, check_override_names
 from modelrt.errors import PackageError
 from modelrt.preprocess import ImageTransform
-from modelrt.results import Embedding, Prediction
+from modelrt.results import Embedding, Prediction, unit_rows
 
-__all__ = ["ImageEmbedder", "unit_vectors"]
+__all__ = ["ImageEmbedder"]
 
 
 class ImageEmbedder(SingleStageArchitecture):
@@ -47,11 +47,6 @@ class ImageEmbedder(SingleStageArchitecture):
                 f"package {self.package.manifest.name!r}: the model output NaN or infinite features for image "
                 f"{int(np.argmin(finite))} of the batch; if it runs in float16, run it in float32"
             )
-        return [Embedding(self.labels, vector=row) for row in unit_vectors(features)]
-
-
-def unit_vectors(features: np.ndarray) -> np.ndarray:
-    """Rows of ``features`` divided by their L2 norm (float64 sums), as float32; zero rows stay zero."""
-    rows = np.asarray(features, dtype=np.float64)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0).astype(np.float32)
+        # Normalised in float64, so a long float32 feature vector's norm loses nothing, then stored as float32.
+        vectors = unit_rows(np.asarray(features, dtype=np.float64)).astype(np.float32)
+        return [Embedding(self.labels, vector=row) for row in vectors]
