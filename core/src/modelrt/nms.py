@@ -95,9 +95,17 @@ class _Candidates:
 
     def iou_with(self, at: np.ndarray | int) -> np.ndarray:
         """IoU of each remaining box with the box at position ``at`` (one, or one per box)."""
-        inter = np.clip(np.minimum(self.x2[at], self.x2) - np.maximum(self.x1[at], self.x1), 0, None)
-        inter *= np.clip(np.minimum(self.y2[at], self.y2) - np.maximum(self.y1[at], self.y1), 0, None)
-        union = self.area[at] + self.area - inter
+        return self.iou(at, slice(None))
+
+    def iou(self, first: np.ndarray | int, second: np.ndarray | slice) -> np.ndarray:
+        """IoU of the boxes at positions ``first`` with those at ``second``, pair by pair (float64)."""
+        inter = np.clip(
+            np.minimum(self.x2[first], self.x2[second]) - np.maximum(self.x1[first], self.x1[second]), 0, None
+        )
+        inter *= np.clip(
+            np.minimum(self.y2[first], self.y2[second]) - np.maximum(self.y1[first], self.y1[second]), 0, None
+        )
+        union = self.area[first] + self.area[second] - inter
         return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
@@ -118,13 +126,8 @@ def _suppress_by_pairs(boxes: np.ndarray, groups: np.ndarray, iou_threshold: flo
     first_position = np.repeat(np.arange(count), later)
     second_position = np.arange(total) - np.repeat(np.cumsum(later) - later, later) + first_position + 1
     first, second = by_group[first_position], by_group[second_position]
-    x1, y1, x2, y2 = (np.ascontiguousarray(boxes[:, column]) for column in range(4))
-    area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    # The operations of ``_Candidates.iou_with``, pair by pair: the same float64 results.
-    inter = np.clip(np.minimum(x2[first], x2[second]) - np.maximum(x1[first], x1[second]), 0, None)
-    inter *= np.clip(np.minimum(y2[first], y2[second]) - np.maximum(y1[first], y1[second]), 0, None)
-    union = area[first] + area[second] - inter
-    suppresses = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0) > iou_threshold
+    # The IoU the rounds compute, pair by pair: the same float64 results.
+    suppresses = _Candidates(boxes).iou(first, second) > iou_threshold
     stronger, weaker = first[suppresses], second[suppresses]
     kept = np.ones(count, dtype=bool)
     for _ in range(_MAX_PAIR_ITERATIONS):
