@@ -55,13 +55,35 @@ def test_torch_reports_this_gpu_as_usable() -> None:
 
 @pytest.mark.gpu
 @needs_cuda
-def test_auto_precision_on_cuda_is_fp16_and_keeps_the_answer(demo_packages: Path, cpu_cat: Classification) -> None:
-    with modelrt.load(demo_packages / "mobilenet-v2-imagenet", backend="torch", device="cuda", warmup=0) as model:
+def test_fp16_on_cuda_keeps_the_answer(demo_packages: Path, cpu_cat: Classification) -> None:
+    with modelrt.load(
+        demo_packages / "mobilenet-v2-imagenet", backend="torch", device="cuda", precision="fp16", warmup=0
+    ) as model:
         session = model.sessions["main"]
         assert session.provider.endswith("(fp16)") and "cuda:0" in session.provider
         result = model.predict(IMAGES / "chelsea.png")
     assert result.label == "Egyptian cat"
     np.testing.assert_allclose(result.probabilities, cpu_cat.probabilities, atol=0.02)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_auto_precision_on_cuda_is_measured_once_and_shown_in_the_plan(
+    demo_packages: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MODELRT_CACHE", str(tmp_path / "cache"))
+    decisions = []
+    for _ in range(2):
+        with modelrt.load(demo_packages / "mobilenet-v2-imagenet", backend="torch", device="cuda", warmup=0) as model:
+            [note] = [note for note in model.plan.notes if "precision auto" in note]
+            decisions.append((model.sessions["main"].precision, note))
+            assert model.predict(IMAGES / "chelsea.png").label == "Egyptian cat"
+    with capsys.disabled():
+        print(f"\nauto precision on {torch.cuda.get_device_name(0)}: {decisions[0][1]}")
+    (first, first_note), (second, second_note) = decisions
+    assert first == second and first in ("fp32", "fp16")
+    assert "batch 1: fp16" in first_note and "batch 8: fp16" in first_note and "kept in " in first_note
+    assert second_note.endswith("decided earlier, from the modelrt cache")
 
 
 @pytest.mark.gpu

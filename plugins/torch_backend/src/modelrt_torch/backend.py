@@ -19,6 +19,7 @@ from modelrt.errors import HardwareError, NoUsableBackendError
 from modelrt.model import pickle_allowed
 from modelrt.specs import Availability
 from modelrt_torch import capabilities as torch_capabilities
+from modelrt_torch.auto_precision import choose_on_cuda
 from modelrt_torch.availability import (
     INSTALL_FIX,
     broken_install,
@@ -88,11 +89,15 @@ class TorchBackend:
         # In a forked process torch must be on one thread before it reads a tensor, or its first parallel copy hangs.
         forked = process_threads.fork_safe(torch)
         network = load_network(torch, artifact, torch_device, allow_pickle)
-        if precision == "fp16":
+        notes = [forked] if forked else []
+        if options.precision == "auto" and device.kind == "cuda" and precision != "int8":
+            auto = choose_on_cuda(torch, network.module, network.inputs, artifact, torch_device)
+            precision = auto.precision
+            notes.append(auto.reason)
+        if precision == "fp16" and artifact.precision != "fp16":
             network.module.half()
         elif precision == "fp32" and artifact.precision == "fp16":
             network.module.float()
-        notes = [forked] if forked else []
         if device.kind == "cpu":
             note = process_threads.apply(torch, options.resolved_threads())
             notes += [note] if note and note not in notes else []

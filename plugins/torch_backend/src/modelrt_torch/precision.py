@@ -1,8 +1,8 @@
 """Which precision a torch session computes in, from what was asked, what the artifact holds and the device.
 
-- ``auto``: fp16 on CUDA (tensor cores, half the memory traffic; the CV networks this runs keep their
-  answers), the artifact's own precision elsewhere (fp16 on the CPU is slower than fp32 in torch, and
-  MPS's fp16 coverage varies between macOS releases).
+- ``auto``: the artifact's own precision; on CUDA the backend then measures whether fp16 is faster for
+  this network on this GPU (``auto_precision.py``). fp16 on the CPU is slower than fp32 in torch, and
+  MPS's fp16 coverage varies between macOS releases, so neither is tried there.
 - ``fp32``/``fp16``: converted from the artifact's precision when it differs (``Module.float()`` /
   ``.half()``); fp16 on the CPU is refused, as it would only be slower.
 - ``int8``: only an artifact that already is int8 (this backend does not quantise), run as it is.
@@ -34,7 +34,7 @@ def resolve_precision(requested: str, stored: str | None, device: Device, artifa
             "backend does not quantise or dequantise. Use precision='auto', or add an artifact of that precision."
         )
     if requested == "auto":
-        return "fp16" if device.kind == "cuda" else stored
+        return stored
     if requested == "fp16" and device.kind == "cpu":
         raise HardwareError(
             f"precision 'fp16' was requested on the CPU for {artifact_name}: torch runs fp16 slower than fp32 "
