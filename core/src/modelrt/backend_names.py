@@ -11,12 +11,10 @@ released plugin provides is said to be so.
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name
-
+from modelrt import installed
 from modelrt.devices import DEVICE_KINDS
 from modelrt.errors import NoUsableBackendError
 
@@ -46,10 +44,7 @@ PLANNED_BACKENDS: dict[str, str] = {"tensorrt": "modelrt-trt"}
 
 def installed_version(distribution: str) -> str | None:
     """The installed version of ``distribution``, or None (a seam: tests simulate installs)."""
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return installed.installed_version(distribution)
 
 
 def resolve_backend(name: str, installed: Collection[str], plugins: Sequence[PluginInfo]) -> str:
@@ -95,6 +90,8 @@ def _why_missing(backend: str, plugins: Sequence[PluginInfo]) -> str:
             f"no released modelrt plugin provides it yet (it is planned for {PLANNED_BACKENDS[backend]}) "
             "and no installed plugin registers it"
         )
+    from packaging.utils import canonicalize_name  # a failed load only: it costs 10 ms to import
+
     distribution, extra = RELEASED_BACKENDS[backend]
     record = next(
         (info for info in plugins if info.distribution and canonicalize_name(info.distribution) == distribution), None

@@ -114,7 +114,7 @@ class Host:
     def list_dir(self, relative: str) -> list[str]:
         """Sorted entry names of a directory; empty when it is absent or unreadable."""
         try:
-            return sorted(entry.name for entry in self.path(relative).iterdir())
+            return sorted(os.listdir(self.path(relative)))
         except (OSError, ValueError):
             return []
 

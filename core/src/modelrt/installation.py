@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import attrs
 from packaging.utils import canonicalize_name
 
+from modelrt.installed import CORE_DISTRIBUTION
+
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
@@ -34,7 +36,6 @@ __all__ = [
     "requirements_installed",
 ]
 
-CORE_DISTRIBUTION = "modelrt-core"
 #: The distribution with no code whose extras pull the plugins for each kind of hardware.
 META_DISTRIBUTION = "modelrt"
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import importlib
-import importlib.metadata
 import logging
 import os
 import threading
@@ -44,13 +43,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import pluggy
-from packaging.utils import canonicalize_name
 
-from modelrt import hookspecs
+from modelrt import hookspecs, installed
 from modelrt._version import __version__ as CORE_VERSION
 from modelrt.env_flags import env_flag
 from modelrt.errors import InputError, PluginError
-from modelrt.installation import CORE_DISTRIBUTION
+from modelrt.installed import CORE_DISTRIBUTION, ENTRY_POINT_GROUP, distribution_facts
 from modelrt.specs import ArchitectureSpec, BackendSpec, Finding, SourceSpec, StatusValue
 
 if TYPE_CHECKING:
@@ -69,7 +67,6 @@ __all__ = [
 
 logger = logging.getLogger("modelrt.plugins")
 
-ENTRY_POINT_GROUP = "modelrt.plugins"
 BUILTIN_NAME = "builtin"
 STRICT_ENV = "MODELRT_STRICT_PLUGINS"
 ONLY_ENV = "MODELRT_PLUGINS"
@@ -151,8 +148,12 @@ class _PluginBroke(Exception):
 
 
 def discover_entry_points() -> list[Any]:
-    """The installed ``modelrt.plugins`` entry points (tests replace this to simulate installs)."""
-    return list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    """The installed ``modelrt.plugins`` entry points (tests replace this to simulate installs).
+
+    Each has ``name``, ``value``, ``dist`` and ``load()`` as ``importlib.metadata.EntryPoint`` has; these
+    come from ``modelrt.installed``'s index of the installed distributions.
+    """
+    return list(installed.plugin_entry_points())
 
 
 class PluginManager:
@@ -292,19 +293,20 @@ class PluginManager:
             )
         seen: set[tuple[str | None, str]] = set()
         for entry_point in sorted(discover_entry_points(), key=lambda entry_point: entry_point.name):
-            dist = getattr(entry_point, "dist", None)
-            dist_name = dist.metadata["Name"] if dist is not None else None
-            distribution = canonicalize_name(dist_name) if dist_name else None
+            dist = distribution_facts(getattr(entry_point, "dist", None))
+            distribution = dist.canonical_name if dist is not None else None
             if (distribution, entry_point.name) in seen:
                 # The same distribution visible twice on sys.path (pluggy crashes here): Python imports
                 # the first one, so that is the one we keep.
-                logger.debug("plugin %r of %s seen twice on sys.path; keeping the first", entry_point.name, dist_name)
+                logger.debug(
+                    "plugin %r of %s seen twice on sys.path; keeping the first", entry_point.name, distribution
+                )
                 continue
             seen.add((distribution, entry_point.name))
-            record = _PluginRecord(entry_point.name, dist_name, dist.version if dist is not None else None)
+            record = _PluginRecord(entry_point.name, dist.name if dist else None, dist.version if dist else None)
             self._records.append(record)
             with contextlib.suppress(_PluginBroke):
-                self._load_entry_point(record, entry_point, only, disabled)
+                self._load_entry_point(record, entry_point, dist, only, disabled)
         installed = {record.name for record in self._records}
         for variable, names in ((ONLY_ENV, only or set()), (DISABLE_ENV, disabled - {BUILTIN_NAME})):
             for name in sorted(names - installed):
@@ -316,7 +318,12 @@ class PluginManager:
                 )
 
     def _load_entry_point(
-        self, record: _PluginRecord, entry_point: Any, only: set[str] | None, disabled: set[str]
+        self,
+        record: _PluginRecord,
+        entry_point: Any,
+        dist: installed.IndexedDistribution | None,
+        only: set[str] | None,
+        disabled: set[str],
     ) -> None:
         holder = next((other for other in self._records if other.name == record.name and other is not record), None)
         if holder is not None:
@@ -330,8 +337,7 @@ class PluginManager:
             record.error = f"disabled by {variable}={os.environ.get(variable, '')}"
             logger.info("plugin %s not loaded: %s", record.label(), record.error)
             return
-        dist = getattr(entry_point, "dist", None)
-        declared = self._check_core_range(record, dist.requires if dist is not None else None)
+        declared = self._check_core_range(record, dist.core_requirement if dist is not None else None)
         try:
             plugin = entry_point.load()
         except KeyboardInterrupt:
@@ -340,34 +346,24 @@ class PluginManager:
             raise self._break(record, f"failed to import {entry_point.value}: {_describe(exc)}", exc) from None
         self._admit(record, plugin, declares_core_range=declared)
 
-    def _check_core_range(self, record: _PluginRecord, requires: Iterable[str] | None) -> bool:
+    def _check_core_range(self, record: _PluginRecord, requirement: installed.CoreRequirement | None) -> bool:
         """Whether the distribution declares a core range; break the plugin if this core is outside it."""
-        # packaging's requirement parser costs about 30 ms more to import than the rest of packaging used
-        # here; only an installed plugin's metadata needs it.
-        from packaging.requirements import InvalidRequirement, Requirement
-
-        for line in requires or ():
-            try:
-                requirement = Requirement(line)
-            except InvalidRequirement as exc:
-                raise self._break(record, f"its metadata has an unreadable requirement {line!r}: {exc}", exc) from None
-            if canonicalize_name(requirement.name) != CORE_DISTRIBUTION:
-                continue
-            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-                continue
-            if not str(requirement.specifier):
-                return False
-            record.core_range = _range_text(requirement.specifier)
-            if requirement.specifier.contains(CORE_VERSION, prereleases=True):
-                return True
-            raise self._break(
-                record,
-                f"it requires {CORE_DISTRIBUTION}{requirement.specifier} but {CORE_DISTRIBUTION} "
-                f"{CORE_VERSION} is installed, so it was not imported; install a matching pair: "
-                f'pip install -U "{record.distribution}" (a release that supports {CORE_VERSION}) '
-                f'or pip install -U "{CORE_DISTRIBUTION}{requirement.specifier}"',
-            )
-        return False
+        if requirement is None:
+            return False
+        if requirement.unreadable is not None:
+            raise self._break(record, requirement.unreadable)
+        if requirement.range is None:
+            return False
+        record.core_range = requirement.range
+        if requirement.admits:
+            return True
+        raise self._break(
+            record,
+            f"it requires {CORE_DISTRIBUTION}{requirement.specifier} but {CORE_DISTRIBUTION} "
+            f"{CORE_VERSION} is installed, so it was not imported; install a matching pair: "
+            f'pip install -U "{record.distribution}" (a release that supports {CORE_VERSION}) '
+            f'or pip install -U "{CORE_DISTRIBUTION}{requirement.specifier}"',
+        )
 
     def _admit(self, record: _PluginRecord, plugin: object, *, declares_core_range: bool) -> None:
         """Register ``plugin`` and collect what it registers; any failure breaks only this plugin."""
@@ -502,11 +498,6 @@ class PluginManager:
         return _PluginBroke(record.name)
 
 
-def _range_text(specifier: Any) -> str:
-    """A specifier set lower bounds first, as people write it (``>=0.2,<1``; packaging sorts it ``<1,>=0.2``)."""
-    return ",".join(sorted((str(spec) for spec in specifier), key=lambda spec: (not spec.startswith(">"), spec)))
-
-
 def _registers_key(kind: str) -> str:
     """``backend`` -> ``backends``: the key of ``PluginInfo.registers``, named after the hook."""
     return _REGISTRATIONS[kind][0].removeprefix("register_")
@@ -571,3 +562,4 @@ def reset_plugin_manager() -> None:
     global _default_manager
     with _default_lock:
         _default_manager = None
+    installed.forget()

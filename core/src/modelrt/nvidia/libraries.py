@@ -51,30 +51,49 @@ def find_cuda_libraries(host: Host) -> CudaLibraries:
     """The CUDA libraries Python would find on ``host``: wheels first, then system library files."""
     versions: dict[str, str] = {}
     sources: list[str] = []
-    site_dirs = _site_dirs(host)
+    site_listings = _site_listings(host)
+    system_listings = _Listings(host)
     for library, (distribution, file_name) in _LIBRARIES.items():
-        found = _from_wheels(site_dirs, distribution) or _from_system(host, file_name)
+        found = _from_wheels(site_listings, distribution) or _from_system(system_listings, file_name)
         if found is not None:
             versions[library], where = found
             sources.append(f"{library} {versions[library]}: {where}")
     return CudaLibraries(sources=tuple(sources), **versions)
 
 
-def _site_dirs(host: Host) -> list[tuple[str, str]]:
-    """(folder to list, folder as the report names it): a fake root's folders are named from its root."""
+class _Listings:
+    """Each system library folder listed once, when first needed (``/usr/lib/x86_64-linux-gnu`` is long)."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+        self._names: dict[str, list[str]] = {}
+
+    def names(self, directory: str) -> list[str]:
+        if directory not in self._names:
+            self._names[directory] = self._host.list_dir(directory)
+        return self._names[directory]
+
+
+def _site_listings(host: Host) -> list[tuple[str, list[str]]]:
+    """(folder as the report names it, its ``.dist-info`` names) for each site folder Python reads."""
     if host.is_live:
-        return [(entry or ".", entry or ".") for entry in sys.path]
-    relatives = [relative for pattern in _FAKE_ROOT_SITE_PATTERNS for relative in host.glob(pattern)]
-    return [(str(host.path(relative)), f"/{relative}") for relative in relatives]
-
-
-def _from_wheels(site_dirs: list[tuple[str, str]], distribution: str) -> tuple[str, str] | None:
-    pattern = re.compile(rf"{distribution}-{_VERSION}\.dist-info", re.IGNORECASE)
-    for site_dir, shown in site_dirs:
+        folders = [(entry or ".", entry or ".") for entry in sys.path]
+    else:  # a fake root's folders are named from its root
+        relatives = [relative for pattern in _FAKE_ROOT_SITE_PATTERNS for relative in host.glob(pattern)]
+        folders = [(str(host.path(relative)), f"/{relative}") for relative in relatives]
+    listings = []
+    for folder, shown in folders:
         try:
-            names = sorted(os.listdir(site_dir))
+            names = sorted(name for name in os.listdir(folder) if name.endswith(".dist-info"))
         except OSError:  # a zip file or a missing folder on sys.path
             continue
+        listings.append((shown, names))
+    return listings
+
+
+def _from_wheels(listings: list[tuple[str, list[str]]], distribution: str) -> tuple[str, str] | None:
+    pattern = re.compile(rf"{distribution}-{_VERSION}\.dist-info", re.IGNORECASE)
+    for shown, names in listings:
         for name in names:
             match = pattern.fullmatch(name)
             if match:
@@ -82,11 +101,12 @@ def _from_wheels(site_dirs: list[tuple[str, str]], distribution: str) -> tuple[s
     return None
 
 
-def _from_system(host: Host, file_name: str) -> tuple[str, str] | None:
+def _from_system(listings: _Listings, file_name: str) -> tuple[str, str] | None:
     """The most precise version among ``libcudart.so.12``, ``libcudart.so.12.4.127`` in the library folders."""
     pattern = re.compile(rf"{re.escape(file_name)}\.{_VERSION}")
     for directory in _SYSTEM_LIBRARY_DIRS:
-        versions = [match.group(1) for name in host.list_dir(directory) if (match := pattern.fullmatch(name))]
+        candidates = (name for name in listings.names(directory) if name.startswith(file_name))
+        versions = [match.group(1) for name in candidates if (match := pattern.fullmatch(name))]
         if versions:
             best = max(versions, key=lambda version: (version.count("."), [int(part) for part in version.split(".")]))
             return best, f"/{directory}/{file_name}.{best}"

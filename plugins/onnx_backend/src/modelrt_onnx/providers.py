@@ -1,20 +1,21 @@
 """Which onnxruntime execution provider serves which device, with which options, and which build is installed.
 
 Both are data read without importing onnxruntime: the provider table is constant, and the build comes
-from ``importlib.metadata``. Every build of the runtime (``onnxruntime``, ``onnxruntime-gpu``, the
-Apple and vendor builds) installs the same ``onnxruntime`` module, so two of them in one environment
-overwrite each other's files and the result is whichever was installed last, or a broken mix.
+from the installed distributions (``modelrt.installed``: package metadata, read once per install).
+Every build of the runtime (``onnxruntime``, ``onnxruntime-gpu``, the Apple and vendor builds) installs
+the same ``onnxruntime`` module, so two of them in one environment overwrite each other's files and the
+result is whichever was installed last, or a broken mix.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 
 from modelrt.devices import Device
+from modelrt.installed import installed_version
 
 __all__ = [
     "CUDA_PROVIDER_OPTIONS",
@@ -128,16 +129,11 @@ class RuntimeBuild:
 
 
 def installed_runtime_builds(
-    version_of: Callable[[str], str] = importlib.metadata.version,
+    version_of: Callable[[str], str | None] = installed_version,
 ) -> tuple[RuntimeBuild, ...]:
     """The onnxruntime distributions installed in this environment, from package metadata."""
-    builds = []
-    for name in RUNTIME_DISTRIBUTIONS:
-        try:
-            builds.append(RuntimeBuild(name, version_of(name)))
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return tuple(builds)
+    found = ((name, version_of(name)) for name in RUNTIME_DISTRIBUTIONS)
+    return tuple(RuntimeBuild(name, version) for name, version in found if version is not None)
 
 
 def extra_for(device_kind: str) -> str:
