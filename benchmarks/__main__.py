@@ -3,6 +3,12 @@
     python -m benchmarks setup     # once: build the tool environments under benchmarks/.cache/venvs (~13 GB)
     python -m benchmarks run       # everything: JSON + Markdown under benchmarks/results/
 
+``run`` also writes, after the timing, a cProfile dump per stage under benchmarks/results/latest.profile/
+(``--no-profile`` skips it): ``modelrt-<stage>.txt`` (``modelrt-x8-<stage>.txt`` at batch 8) lists the top
+functions of ``--profile-rounds`` predictions by cumulative and own time, ``<same>.pstats`` opens with
+``python -m pstats FILE`` or snakeviz; ``startup.txt``/``startup.pstats`` and ``startup-importtime*.txt``
+profile one first prediction in a fresh process (with the start-up part).
+
 ``run --model synthetic --no-reference`` needs no heavy environment. See ``benchmarks/envs.py`` for what
 ``setup`` installs and where.
 """
@@ -52,13 +58,16 @@ def _run(args: argparse.Namespace) -> int:
         pause_s=args.pause_ms / 1000,
         startup_repeats=args.startup_repeats,
         passing=args.passing,
+        output=Path(args.output),
+        profile=not args.no_profile,
+        profile_rounds=args.profile_rounds,
     )
     try:
         result = suite.run(options, suite.command_line())
     except RuntimeError as error:  # a missing environment or a failed tool: one line says what to do
         print(f"error: {error}", file=sys.stderr)
         return 1
-    json_path, markdown_path = report.write(result, Path(args.output))
+    json_path, markdown_path = report.write(result, options.output, options.stem)
     print(report.markdown(result))
     print(f"wrote {json_path} and {markdown_path}")
     return 0
@@ -92,7 +101,11 @@ def main() -> int:
     run.add_argument("--pause-ms", type=float, default=50, help="idle time after each timed call (default 50)")
     run.add_argument("--startup-repeats", type=int, default=7)
     run.add_argument("--passing", type=int, default=300, help="anchors calibrated to pass 0.25 (default 300)")
-    run.add_argument("--output", default=str(RESULTS), help="directory for latest.json and latest.md")
+    run.add_argument("--output", default=str(RESULTS), help="directory for latest.json, latest.md and latest.profile/")
+    run.add_argument("--no-profile", action="store_true", help="write no profiles (default: one per stage)")
+    run.add_argument(
+        "--profile-rounds", type=int, default=50, help="predictions profiled after the timing (default 50)"
+    )
     run.set_defaults(func=_run)
     args = parser.parse_args()
     return int(args.func(args))

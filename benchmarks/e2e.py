@@ -9,6 +9,8 @@ to the numpy floor's (batch 8: each image's), so nobody wins by doing less work.
 
 Image decoding is excluded: every variant starts from the same decoded array (inference-models gets
 it in BGR order, its default for numpy input).
+
+With ``profile_dir``, modelrt's stages are profiled after the timing (``benchmarks/profiles.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import floor, harness
+from benchmarks import floor, harness, profiles
 from benchmarks.models import CONFIDENCE, IOU, MAX_DETECTIONS, BenchModel, read_rgb
 from benchmarks.reference import ReferenceWorker
 from modelrt.results import Detections
@@ -131,8 +133,14 @@ def run(
     batch: int = 8,
     reference: bool = True,
     pause_s: float = 0.05,
+    profile_dir: Path | None = None,
+    profile_rounds: int = profiles.ROUNDS,
 ) -> dict[str, Any]:
-    """Time every variant (item 4 only with ``reference``); returns the ``e2e`` part of the report."""
+    """Time every variant (item 4 only with ``reference``); returns the ``e2e`` part of the report.
+
+    With ``profile_dir``, modelrt's predict then runs ``profile_rounds`` more times at each batch size with
+    each stage profiled, and the dumps go to that directory (never during the timing: profiling slows it).
+    """
     image = read_rgb(image_path)
     variants = _Variants(model, image, threads, spinning)
     batches = (1, batch) if batch > 1 else (1,)
@@ -152,6 +160,8 @@ def run(
         if worker is not None:
             timed[REFERENCE_RAW] = worker.time_session_run
         samples = harness.interleave(timed, runs=runs, warmup=warmup, pause_s=pause_s)
+        if profile_dir is not None:
+            profiles.predictions(variants.model, image, batches, profile_dir, profile_rounds)
         provider = variants.model.sessions["main"].provider
         reference_info = worker.info if worker is not None else None
     finally:

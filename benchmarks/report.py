@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.e2e import MODELRT, RAW, REFERENCE, batched
+from benchmarks.profiles import STAGES
 
 SCHEMA = 1
 
@@ -186,7 +187,35 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [*_size_markdown(report["install_size"]), ""]
     if report["targets"]:
         lines += ["Targets:", "", *_targets_markdown(report["targets"]), ""]
+    if report.get("profiles"):
+        lines += [_profiles_markdown(report["profiles"]), ""]
     return "\n".join(lines)
+
+
+def _profiles_markdown(profiles: dict[str, Any]) -> str:
+    """One line: where the profiles are and what each kind of file holds."""
+    files: list[str] = profiles["files"]
+    stems = [name.rsplit(".", 1)[0] for name in files if name.endswith(".pstats") and not name.startswith("startup")]
+    variants = sorted({stem.rsplit("-", 1)[0] for stem in stems}, key=len)
+    found = {stem.rsplit("-", 1)[1] for stem in stems}
+    stages = [stage for stage in STAGES if stage in found] + sorted(found - set(STAGES))
+    parts = []
+    if variants:
+        shown = ", ".join(f"`{variant}-<stage>.txt`" for variant in variants)
+        parts.append(
+            f"{shown} (stages {', '.join(stages)}: top functions by cumulative and by own time; the `.pstats` "
+            "beside each opens with `python -m pstats FILE` or snakeviz)"
+        )
+    if "startup.pstats" in files:
+        parts.append("`startup.txt`/`.pstats` (process start to first prediction, one fresh process)")
+    imports = [name for name in files if name.startswith("startup-importtime")]
+    if imports:
+        parts.append(f"{', '.join(f'`{name}`' for name in imports)} (its imports, `-X importtime`)")
+    return (
+        f"Profiles (cProfile, {profiles['rounds']} predictions after the timing): `{profiles['directory']}/` — "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def write(report: dict[str, Any], directory: Path, stem: str = "latest") -> tuple[Path, Path]:

@@ -10,9 +10,10 @@ from typing import Any
 
 import attrs
 
-from benchmarks import e2e, envs, install_size, models, report, startup
+from benchmarks import e2e, envs, install_size, models, profiles, report, startup
 
 PARTS = ("e2e", "startup", "size")
+RESULTS = envs.REPO / "benchmarks" / "results"
 
 
 @attrs.frozen
@@ -32,6 +33,15 @@ class SuiteOptions:
     startup_repeats: int = 7
     passing: int = 300
     startup_python: Path | None = None
+    output: Path = RESULTS
+    stem: str = "latest"
+    profile: bool = True
+    profile_rounds: int = profiles.ROUNDS
+
+    @property
+    def profile_dir(self) -> Path:
+        """Where the profiles go: ``<output>/<stem>.profile``, next to ``<stem>.json`` and ``<stem>.md``."""
+        return self.output / f"{self.stem}.profile"
 
 
 def build_model(options: SuiteOptions, image: Path) -> models.BenchModel:
@@ -57,7 +67,11 @@ def machine() -> dict[str, Any]:
 
 
 def run(options: SuiteOptions, command: str, model: models.BenchModel | None = None) -> dict[str, Any]:
-    """Run the parts in ``options.parts`` and return the report (targets included)."""
+    """Run the parts in ``options.parts`` and return the report (targets included).
+
+    With ``options.profile``, the dumps of an earlier run are removed from ``options.profile_dir`` and each
+    part that profiles (e2e, startup) writes its own there once it has been timed; ``profiles`` lists them.
+    """
     image = options.image or models.hd_frame()
     model = model or build_model(options, image)
     result: dict[str, Any] = {
@@ -69,6 +83,9 @@ def run(options: SuiteOptions, command: str, model: models.BenchModel | None = N
             model, value_serializer=lambda _i, _a, value: str(value) if isinstance(value, Path) else value
         ),
     }
+    profile_dir = options.profile_dir if options.profile else None
+    if profile_dir is not None:
+        profiles.clear(profile_dir)
     if "size" in options.parts or ("startup" in options.parts and options.startup_python is None):
         # Installed afresh from this checkout at every run, so start-up measures the code as it is now.
         envs.build(envs.MODELRT_SIZE, force=True)
@@ -79,6 +96,8 @@ def run(options: SuiteOptions, command: str, model: models.BenchModel | None = N
         result["startup"] = startup.run(
             model, image, options.threads, options.startup_repeats, options.reference, python=python
         )
+        if profile_dir is not None:
+            profiles.startup_profile(python, model, image, options.threads, profile_dir)
     if "e2e" in options.parts:
         result["e2e"] = e2e.run(
             model,
@@ -90,7 +109,13 @@ def run(options: SuiteOptions, command: str, model: models.BenchModel | None = N
             batch=options.batch,
             reference=options.reference,
             pause_s=options.pause_s,
+            profile_dir=profile_dir,
+            profile_rounds=options.profile_rounds,
         )
+    written = profiles.listed(profile_dir) if profile_dir is not None else []
+    if profile_dir is not None and written:
+        shown = profile_dir.relative_to(envs.REPO) if profile_dir.is_relative_to(envs.REPO) else profile_dir
+        result["profiles"] = {"directory": str(shown), "rounds": options.profile_rounds, "files": written}
     result["targets"] = report.targets(result)
     return result
 
