@@ -111,6 +111,9 @@ def run(
     report: dict[str, Any] = {"repeats": repeats, "threads": threads, "python": str(python), "processes": {}}
     for name in kinds:
         report["processes"][name] = _spread(walls[name])
+    # Both ran in the same round, moments apart: a burst of load slows both, so their ratio holds.
+    ours, raw = walls["first prediction: modelrt"], walls["first prediction: raw onnxruntime"]
+    report["first_prediction_paired"] = statistics.median(a / b for a, b in zip(ours, raw, strict=True))
     report["import_modelrt"] = _import_summary(details["import modelrt"], with_discovery=True)
     if reference_python is not None:
         report["import_inference_models"] = _import_summary(details["import inference_models"], with_discovery=False)

@@ -35,10 +35,14 @@ def test_import_modelrt_reports_modules_and_that_nothing_heavy_came_in(startup_p
     assert "onnx: ok" in imported["plugins"]
 
 
+def test_the_first_prediction_ratio_is_paired_round_by_round(startup_part: dict[str, Any]) -> None:
+    assert startup_part["first_prediction_paired"] > 0
+
+
 def test_startup_targets(startup_part: dict[str, Any]) -> None:
     names = [target["name"] for target in report.startup_targets(startup_part)]
     assert names == [
-        "process start to first prediction, modelrt / raw onnxruntime",
+        "process start to first prediction, modelrt / raw onnxruntime (paired median)",
         "import modelrt (s), nothing heavy imported",
         "modelrt --version as a process (s)",
     ]
