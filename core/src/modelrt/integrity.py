@@ -4,7 +4,8 @@ Two ways to verify, for two kinds of consumer:
 
 - ``read_verified`` reads a file once, checks what it read and returns exactly those bytes. A backend
   whose runtime accepts bytes or a file object uses it, so the bytes verified are the bytes loaded: a
-  file swapped after the check is never what runs.
+  file swapped after the check is never what runs. Bytes of a file that ``verify_file`` hashed already
+  are not hashed again when the open file kept that identity from before the read to after it.
 - ``verify_file`` checks a file by path, for runtimes that insist on opening the path themselves. A
   success is remembered per file identity (path, size, mtime, inode, ctime), so a file used twice in one
   process is hashed once, while a file edited in place or swapped for another is hashed again.
@@ -72,13 +73,22 @@ def read_verified(path: Path, size: int | None, sha256: str | None) -> bytes:
                 raise PackageError(f"artifact {path} is not a regular file")
             _check_size(path, status.st_size, size)
             data = handle.read()
+            after = os.fstat(handle.fileno())
     except OSError as error:
         raise PackageError(f"cannot read artifact {path}: {error.strerror or error}") from None
     _check_size(path, len(data), size)  # the file changed size while it was read
-    if sha256 is not None:
-        _check_digest(path, hashlib.sha256(data).hexdigest(), sha256)
-        with _lock:
-            _verified.add(_identity(path, status, sha256))
+    if sha256 is None:
+        return data
+    identity = _identity(path, status, sha256)
+    with _lock:
+        verified = identity in _verified
+    # Hashed already (``verify_file`` at planning) and unchanged: the file read has the identity that was
+    # hashed (inode, size, mtime, ctime) before the read and after it, so these are the bytes hashed.
+    if verified and _identity(path, after, sha256) == identity:
+        return data
+    _check_digest(path, hashlib.sha256(data).hexdigest(), sha256)
+    with _lock:
+        _verified.add(identity)
     return data
 
 
