@@ -3,7 +3,8 @@
 Reading this through ``importlib.metadata`` at every start costs about 35 ms (its import pulls in
 ``email`` and ``zipfile``, the scan reads every distribution's metadata, and checking each plugin's
 declared core range imports packaging's requirement parser), most of what a first prediction costs beyond
-raw onnxruntime. So the answer is kept in the modelrt cache (``installed/index/index.json``) under a
+raw onnxruntime. So the answer is kept in the modelrt cache, one entry per Python environment
+(``installed/<digest of sys.prefix>/index.json``, so venvs sharing the cache keep their own), under a
 fingerprint of what is installed: for every folder on ``sys.path`` that holds distributions, in order,
 the name and modification time of each ``*.dist-info``/``*.egg-info`` folder and of its
 ``entry_points.txt``. pip, uv and conda create those folders afresh on every install, upgrade and
@@ -36,6 +37,7 @@ __all__ = [
     "CoreRequirement",
     "IndexedDistribution",
     "IndexedEntryPoint",
+    "cache_key",
     "core_requirement",
     "distribution_facts",
     "fingerprint",
@@ -50,7 +52,7 @@ CORE_DISTRIBUTION = "modelrt-core"
 ENTRY_POINT_GROUP = "modelrt.plugins"
 #: Bumped when the index's layout changes, so an older modelrt's index is read afresh.
 INDEX_FORMAT = 1
-CACHE_KIND, CACHE_KEY, INDEX_FILE = "installed", "index", "index.json"
+CACHE_KIND, INDEX_FILE = "installed", "index.json"
 _METADATA_FOLDERS = (".dist-info", ".egg-info")
 
 
@@ -197,13 +199,18 @@ def _current() -> _Index:
         return _index
 
 
+def cache_key() -> str:
+    """The cache entry of this Python environment's index."""
+    return hashlib.sha256(os.path.realpath(sys.prefix).encode()).hexdigest()[:32]
+
+
 def _read_or_build() -> _Index:
     from modelrt import cache
     from modelrt.errors import ModelRTError
 
     key = fingerprint()
     try:
-        text = cache.read_text(CACHE_KIND, CACHE_KEY, INDEX_FILE)
+        text = cache.read_text(CACHE_KIND, cache_key(), INDEX_FILE)
         if text is not None:
             found = _parse(text, key)
             if found is not None:
@@ -212,7 +219,7 @@ def _read_or_build() -> _Index:
         logger.debug("installed-distribution index not read: %s", error)
     index = _from_metadata()
     try:
-        with cache.open_entry(CACHE_KIND, CACHE_KEY) as entry:
+        with cache.open_entry(CACHE_KIND, cache_key()) as entry:
             entry.write_text(INDEX_FILE, json.dumps(_record(index, key), indent=1) + "\n")
     except (ModelRTError, OSError) as error:  # a read-only or full cache costs only the time
         logger.debug("installed-distribution index not written: %s", error)

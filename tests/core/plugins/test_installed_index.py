@@ -32,7 +32,7 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 def index_file(cache: Path) -> Path:
-    return cache / installed.CACHE_KIND / installed.CACHE_KEY / installed.INDEX_FILE
+    return cache / installed.CACHE_KIND / installed.cache_key() / installed.INDEX_FILE
 
 
 def install_fake_plugin(site: Path, requires: str = "modelrt-core>=0.1,<1", version: str = "1.0") -> Path:
@@ -177,10 +177,24 @@ def test_an_index_for_another_fingerprint_is_not_used(private_cache: Path) -> No
     record["plugins"] = []
     from modelrt import cache
 
-    with cache.open_entry(installed.CACHE_KIND, installed.CACHE_KEY) as entry:
+    with cache.open_entry(installed.CACHE_KIND, installed.cache_key()) as entry:
         entry.write_text(installed.INDEX_FILE, json.dumps(record))
     installed.forget()
     assert installed.plugin_entry_points() == expected
+
+
+def test_each_python_environment_keeps_its_own_index(private_cache: Path, tmp_path: Path) -> None:
+    """Two venvs sharing one cache, started in turn, must not keep replacing each other's index."""
+    installed.plugin_entry_points()
+    other_venv = tmp_path / "other-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(other_venv)], check=True)
+    code = "import modelrt.installed as i; i.plugin_entry_points(); print(i.cache_key())"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+    completed = subprocess.run(
+        [str(other_venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert completed.stdout.strip() != installed.cache_key()
+    assert len(list((private_cache / installed.CACHE_KIND).glob("*/index.json"))) == 2
 
 
 def test_an_unwritable_cache_only_costs_the_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
