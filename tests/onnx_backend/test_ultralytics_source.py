@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import pytest
-from onnx import TensorProto
+from onnx import TensorProto, numpy_helper
 
 import modelrt
 from modelrt.devices import Device
@@ -88,6 +89,33 @@ def test_a_yolov5_repository_export_is_recognised_by_its_n_by_5_plus_c_output(
     manifest = source.open(str(path)).manifest
     assert (manifest.architecture, manifest.task) == ("yolov5", "object-detection")
     assert manifest.input.size == (64, 64)  # from the input shape, as there is no imgsz
+
+
+def test_an_rt_detr_export_is_recognised_by_its_queries_by_4_plus_c_output(
+    source: UltralyticsOnnxSource, models: Any
+) -> None:
+    """Ultralytics writes task 'detect' for RT-DETR too; its decoder outputs [batch, 300 queries, 4 + C]."""
+    manifest = source.open(str(models.detector("rtdetr-l.onnx", output_shape=(1, 300, 4 + len(COCO_LIKE))))).manifest
+    assert (manifest.task, manifest.architecture) == ("object-detection", "rt-detr")
+    assert manifest.input.resize == "stretch"  # RTDETRPredictor: LetterBox(scale_fill=True)
+    post = manifest.postprocess
+    assert (post.confidence, post.iou, post.max_detections) == (0.25, None, 300)
+
+
+def test_an_rt_detr_export_runs_each_query_as_one_detection_on_the_stretched_image(models: Any) -> None:
+    path = models.detector("rtdetr-l.onnx", output_shape=(1, 300, 4 + len(COCO_LIKE)))
+    network = onnx.load(str(path))
+    queries = np.zeros((1, 300, 4 + len(COCO_LIKE)), np.float32)
+    queries[0, 7] = [0.5, 0.5, 0.5, 0.25, 0.1, 0.9, 0.2]  # normalised cxcywh, then a sigmoid score per class
+    [zeros] = [tensor for tensor in network.graph.initializer if tensor.name == "zeros"]
+    zeros.CopyFrom(numpy_helper.from_array(queries, "zeros"))
+    onnx.save(network, str(path))
+    with modelrt.load(str(path), warmup=0) as model:
+        assert model.plan.architecture == "rt-detr"
+        detections = model.predict(np.zeros((64, 96, 3), np.uint8))
+    assert detections.class_names == [COCO_LIKE[1]]
+    np.testing.assert_allclose(detections.xyxy, [[24, 24, 72, 40]], atol=1e-4)  # 96x64 image, no padding
+    np.testing.assert_allclose(detections.confidence, [0.9])
 
 
 def test_a_dynamic_export_has_dynamic_batch_and_size(source: UltralyticsOnnxSource, models: Any) -> None:

@@ -6,7 +6,8 @@ Ultralytics stores ``str()`` of Python values as ONNX metadata props: ``names`` 
 only when at most ``MAX_METADATA_VALUE_LENGTH`` characters long: parsing builds a syntax tree of several
 hundred bytes per character (a 10 MB value took 4.7 GB), so a crafted value could exhaust memory.
 Exports of the YOLOv5 repository carry only ``names`` and ``stride``: they are detectors, recognised by
-their ``[B, N, 5+C]`` output.
+their ``[B, N, 5+C]`` output. RT-DETR exports say ``task`` ``"detect"`` too and are recognised by their
+``[B, Q, 4+C]`` output (queries, then boxes and sigmoid scores): stretched input, no NMS.
 
 Pre-processing follows Ultralytics' predictors: detectors letterbox to ``imgsz`` with grey (114)
 padding, dynamic exports only up to the next multiple of the stride (``LetterBox(auto=True)``);
@@ -156,6 +157,8 @@ def _detection_architecture(model: Path, header: OnnxHeader, classes: int) -> st
             return "yolov8"
         if shape[2] == 5 + classes:
             return "yolov5"
+        if shape[2] == 4 + classes:  # RTDETRDecoder: [batch, queries, 4 + classes], sigmoid scores, no NMS
+            return "rt-detr"
         # Exported without graph simplification, the class dimension is a name ('Concatoutput0_dim_1');
         # the architecture checks it against the labels when the model first runs.
         if not isinstance(shape[1], int):
@@ -163,7 +166,8 @@ def _detection_architecture(model: Path, header: OnnxHeader, classes: int) -> st
     found = f"{output.name!r} {list(shape)}" if output is not None else "no output"
     raise PackageError(
         f"{model}: a detector with {classes} classes should output [batch, {4 + classes}, anchors] "
-        f"(YOLOv8/YOLO11) or [batch, anchors, {5 + classes}] (YOLOv5); this one has {found}. The metadata "
+        f"(YOLOv8/YOLO11), [batch, anchors, {5 + classes}] (YOLOv5) or [batch, queries, {4 + classes}] "
+        f"(RT-DETR); this one has {found}. The metadata "
         f"'names' may not match the network. {_write_package_hint(model)}"
     )
 
@@ -229,12 +233,14 @@ def _check_classifier_output(model: Path, header: OnnxHeader, classes: int) -> N
     )
 
 
-def _input_spec(image_input: TensorInfo, size: tuple[int, int], stride: int, task: str) -> InputSpec:
+def _input_spec(image_input: TensorInfo, size: tuple[int, int], stride: int, task: str, architecture: str) -> InputSpec:
     batch: int | Literal["dynamic"] = image_input.shape[0] if isinstance(image_input.shape[0], int) else "dynamic"
     detector = task != "classification"
     # Ultralytics feeds classifiers a fixed imgsz input, whatever sizes the export accepts.
     dynamic_size = detector and not all(isinstance(dim, int) for dim in image_input.shape[2:])
     resize: ResizeMode = "letterbox" if detector else "shorter-side-center-crop" if size[0] == size[1] else "stretch"
+    if architecture == "rt-detr":  # RTDETRPredictor stretches: LetterBox(auto=False, scale_fill=True)
+        resize = "stretch"
     return InputSpec(
         size=size,
         dynamic_size=dynamic_size,
@@ -295,9 +301,11 @@ def ultralytics_manifest(model: Path, header: OnnxHeader) -> Manifest:
         _check_classifier_output(model, header, len(labels))
         architecture = "image-classifier"
         postprocess = PostprocessSpec()
+    if architecture == "rt-detr":  # RTDETRPredictor: per-query best class above 0.25, no NMS to tune
+        postprocess = PostprocessSpec(confidence=0.25, max_detections=300)
     size = _image_size(model, metadata, image_input)
     try:
-        input_spec = _input_spec(image_input, size, _stride(model, metadata), task)
+        input_spec = _input_spec(image_input, size, _stride(model, metadata), task, architecture)
     except ValueError as error:  # attrs validators: e.g. an input over the pixel limit
         raise PackageError(f"{model}: unusable input from its metadata and shape: {error}") from None
     artifact = ArtifactEntry(
