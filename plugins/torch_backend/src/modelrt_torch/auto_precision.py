@@ -145,8 +145,8 @@ def choose_on_cuda(
     except Exception as error:  # a module torch cannot copy or convert, or that fails on zero inputs
         return AutoPrecision(stored, f"precision auto kept {stored}: fp16 could not be measured ({error!r})")
     finally:
-        runs = {}
-        torch.cuda.empty_cache()  # the other precision's copy of the weights goes back to the driver
+        runs = {}  # drops the other precision's copy of the weights, which its run held,
+        torch.cuda.empty_cache()  # and gives that memory back to the driver
     decision = decide(timings, stored)
     if key is None:
         return attrs.evolve(
