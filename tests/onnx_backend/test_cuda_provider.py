@@ -4,6 +4,7 @@ pip-installed CUDA libraries, visible GPUs, and a silent fallback to the CPU rep
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,7 +31,9 @@ GPU_BUILD = (RuntimeBuild("onnxruntime-gpu", "1.22.0"),)
 class RecordingOnnxRuntime:
     """What a test needs to see of onnxruntime-gpu: the providers asked for, the logger callback, preloads."""
 
-    def __init__(self, fake_ort: Any, working: tuple[str, ...] = (), preload: bool = True) -> None:
+    def __init__(
+        self, fake_ort: Any, working: tuple[str, ...] = (), preload: bool = True, callback: bool = True
+    ) -> None:
         self.requested: list[Any] = []
         self.callbacks: list[Any] = []
         self.preloads = 0
@@ -48,6 +51,9 @@ class RecordingOnnxRuntime:
                 if names[0] not in working and warning >= recorder.severity:  # log on this thread, go on
                     for callback in recorder.callbacks:
                         callback(2, "onnxruntime", "", "provider_bridge_ort.cc:1848", CUDA_FAILURE)
+                    if not callback_offered:  # onnxruntime-gpu 1.31: its C++ logger writes to stderr
+                        line = f"\x1b[0;93m2026-12-03 [W:onnxruntime:Default, bridge.cc:1 f] {CUDA_FAILURE}\x1b[m\n"
+                        os.write(2, line.encode())
 
             def get_providers(self) -> list[str]:
                 return self.providers
@@ -58,8 +64,10 @@ class RecordingOnnxRuntime:
             def get_outputs(self) -> list[Any]:
                 return [SimpleNamespace(name="y", shape=["batch", 3], type="tensor(float)")]
 
+        callback_offered = callback
         self.module = fake_ort(GPU_PROVIDERS, session_class=Session, version="1.22.0")
-        self.module.set_default_logger_callback = self._install_callback
+        if callback:
+            self.module.set_default_logger_callback = self._install_callback
         self.module.set_default_logger_severity = self._set_severity
         if preload:
             self.module.preload_dlls = self._preload
@@ -78,8 +86,10 @@ class RecordingOnnxRuntime:
 
 @pytest.fixture
 def onnxruntime_gpu(monkeypatch: pytest.MonkeyPatch, fake_ort: Any) -> Any:
-    def install(working: tuple[str, ...] = ("CUDAExecutionProvider",), preload: bool = True) -> RecordingOnnxRuntime:
-        runtime = RecordingOnnxRuntime(fake_ort, working, preload)
+    def install(
+        working: tuple[str, ...] = ("CUDAExecutionProvider",), preload: bool = True, callback: bool = True
+    ) -> RecordingOnnxRuntime:
+        runtime = RecordingOnnxRuntime(fake_ort, working, preload, callback)
         monkeypatch.setattr(backend_module, "import_onnxruntime", lambda: runtime.module)
         monkeypatch.setattr(backend_module, "installed_runtime_builds", lambda: GPU_BUILD)
         return runtime
@@ -124,6 +134,21 @@ def test_a_silent_fallback_to_the_cpu_is_a_hardware_error_quoting_onnxruntimes_r
     message = str(raised.value)
     assert "CUDAExecutionProvider on cuda:0 but fell back to CPUExecutionProvider" in message
     assert f"onnxruntime said: {CUDA_FAILURE}" in message
+
+
+def test_without_a_log_callback_the_reason_is_read_from_stderr_which_still_shows_it(
+    backend: OnnxRuntimeBackend,
+    models: Any,
+    make_artifact: Any,
+    onnxruntime_gpu: Any,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """onnxruntime-gpu 1.31 has no log callback: its reason goes to stderr, and modelrt quotes it from there."""
+    onnxruntime_gpu(working=(), callback=False)
+    with pytest.raises(HardwareError) as raised:
+        load(backend, models, make_artifact, "cuda:0")
+    assert f"onnxruntime said: {CUDA_FAILURE}" in str(raised.value)
+    assert CUDA_FAILURE in capfd.readouterr().err
 
 
 def test_a_fallback_with_the_logger_above_warnings_says_how_to_see_the_reason(

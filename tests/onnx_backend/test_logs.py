@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from modelrt.devices import Device
 from modelrt.options import RunOptions
 from modelrt_onnx.backend import OnnxRuntimeBackend
-from modelrt_onnx.logs import ort_severity_for, python_level_for, route_ort_logging
+from modelrt_onnx.logs import ort_severity_for, python_level_for, route_ort_logging, stderr_messages
 
 
 @pytest.mark.parametrize(
@@ -120,3 +121,34 @@ def test_the_callback_swallows_a_failing_handler(onnx_logger_level: Any) -> None
         callbacks[0](2, "onnxruntime", "", "graph.cc:1", "a warning")
     finally:
         logger.removeHandler(handler)
+
+
+# ------------------------------------------------------------------------- stderr, without a callback
+
+ORT_LINES = (
+    "\x1b[0;93m2026-12-03 02:48:18.80 [W:onnxruntime:Default, onnxruntime_pybind_state.cc:856 operator()] "
+    "No registered plugin EP device found for 'CUDAExecutionProvider' with device_id=0\x1b[m\n"
+    "\x1b[1;31m2026-12-03 02:48:18.80 [E:onnxruntime:Default, provider_bridge_ort.cc:2458 operator()] "
+    "Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared "
+    "object file\x1b[m\n"
+    "Please follow https://onnxruntime.ai/docs/install/#cuda-and-cudnn to install CUDA.\n"
+)
+
+
+def test_onnxruntimes_stderr_lines_are_read_and_still_reach_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    with stderr_messages() as messages:
+        os.write(2, ORT_LINES.encode())
+    assert messages == [
+        "No registered plugin EP device found for 'CUDAExecutionProvider' with device_id=0",
+        "Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared "
+        "object file",
+    ]
+    assert capfd.readouterr().err == ORT_LINES
+
+
+def test_stderr_is_given_back_when_the_block_raises(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(RuntimeError), stderr_messages():
+        os.write(2, b"during\n")
+        raise RuntimeError("session failed")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "during\nafter\n"

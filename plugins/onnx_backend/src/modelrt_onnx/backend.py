@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PurePath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from modelrt.onnx_external_data import ExternalDataFile, read_external_data, res
 from modelrt.specs import Availability
 from modelrt_onnx.cuda_libraries import preload_cuda_libraries
 from modelrt_onnx.io_binding import BindingRunner, Placement
-from modelrt_onnx.logs import LOGGER_NAME, captured_messages, route_ort_logging
+from modelrt_onnx.logs import LOGGER_NAME, captured_messages, route_ort_logging, stderr_messages
 from modelrt_onnx.ort_errors import load_error
 from modelrt_onnx.providers import (
     ProviderRow,
@@ -128,8 +129,12 @@ class OnnxRuntimeBackend:
         session_options = build_session_options(ort, options)
         if device.kind == "cuda":
             preload_cuda_libraries(ort)
+        # Without onnxruntime's log callback, a CUDA fallback is explained on stderr only: keep a copy of it.
+        printed: AbstractContextManager[list[str]] = (
+            stderr_messages() if device.kind == "cuda" and not routed else nullcontext([])
+        )
         try:
-            with captured_messages() as messages:
+            with captured_messages() as messages, printed as printed_messages:
                 session = create_session(
                     ort,
                     model,
@@ -147,7 +152,8 @@ class OnnxRuntimeBackend:
         requested = providers[0][0]
         actual = session.get_providers()[0]
         if actual != requested:
-            raise HardwareError(_fallback_message(artifact, device, requested, actual, messages, routed))
+            said = messages + printed_messages
+            raise HardwareError(_fallback_message(artifact, device, requested, actual, said, routed))
         logger.info(
             "loaded %s with %s on %s (%d intra-op threads%s)",
             artifact.file,

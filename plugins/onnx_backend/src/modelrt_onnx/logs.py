@@ -18,11 +18,21 @@ raises quotes it.
 Limits (onnxruntime's, documented with the callback): messages emitted on onnxruntime's own worker
 threads, and messages logged while the callback runs, still go to stderr, because taking the GIL there
 could deadlock.
+
+An onnxruntime without the callback (onnxruntime-gpu 1.31, the newest CUDA build on PyPI as this is
+written) explains a fallback only on stderr. ``stderr_messages()`` keeps a copy of what the process writes
+to file descriptor 2 while a session is created on CUDA, writes it on to the real stderr afterwards
+(nothing is lost; other threads' output in that window comes out just after), and hands the caller
+onnxruntime's warning and error lines from it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +45,7 @@ __all__ = [
     "ort_severity_for",
     "python_level_for",
     "route_ort_logging",
+    "stderr_messages",
 ]
 
 LOGGER_NAME = "modelrt.onnx"
@@ -56,6 +67,10 @@ _installed_into: list[ModuleType] = []  # held, so a module's id is never reused
 _captures = threading.local()  # .lists: the capture lists open on this thread, innermost last
 #: A captured message is quoted in an error; a huge one (a dumped graph) must not flood it.
 _MAX_CAPTURED_CHARS = 600
+#: onnxruntime's own stderr line: ``<time> [W:onnxruntime:<logger>, <file:line> <function>] <message>``,
+#: coloured with ANSI escapes on a terminal.
+_STDERR_LINE = re.compile(r"\[[WEF]:onnxruntime:[^\]]*\]\s*(?P<message>.+)")
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def python_level_for(severity: int) -> int:
@@ -126,3 +141,40 @@ def route_ort_logging(ort: ModuleType) -> bool:
             return True
     ort.set_default_logger_severity(severity)
     return True
+
+
+@contextmanager
+def stderr_messages() -> Iterator[list[str]]:
+    """onnxruntime's warning and error lines written to stderr during the block, which still reach stderr.
+
+    The list is filled when the block ends. File descriptor 2 is pointed at a temporary file for the
+    block and restored before anything is passed on, even when the block raises.
+    """
+    messages: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as copy:
+            os.dup2(copy.fileno(), 2)
+            try:
+                yield messages
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                copy.seek(0)
+                written = copy.read()
+                _write_all(2, written)
+                messages.extend(_onnxruntime_lines(written.decode("utf-8", errors="replace")))
+    finally:
+        os.close(saved)
+
+
+def _onnxruntime_lines(text: str) -> list[str]:
+    found = (_STDERR_LINE.search(_ANSI_ESCAPE.sub("", line)) for line in text.splitlines())
+    return [match.group("message").strip()[:_MAX_CAPTURED_CHARS] for match in found if match]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
