@@ -2,15 +2,16 @@
 
 Reading this through ``importlib.metadata`` at every start costs about 35 ms (its import pulls in
 ``email`` and ``zipfile``, the scan reads every distribution's metadata, and checking each plugin's
-declared core range imports packaging's requirement parser), most of what a first prediction costs beyond
-raw onnxruntime. So the answer is kept in the modelrt cache, one entry per Python environment
+declared core range imports packaging's requirement parser), a third of what a first prediction cost
+beyond raw onnxruntime. So the answer is kept in the modelrt cache, one entry per Python environment
 (``installed/<digest of sys.prefix>/index.json``, so venvs sharing the cache keep their own), under a
 fingerprint of what is installed: for every folder on ``sys.path`` that holds distributions, in order,
 the name and modification time of each ``*.dist-info``/``*.egg-info`` folder and of its
-``entry_points.txt``. pip, uv and conda create those folders afresh on every install, upgrade and
-removal, so any change gives another fingerprint and a fresh read through ``importlib.metadata``; the
-fingerprint costs one folder listing per ``sys.path`` entry and two ``stat`` calls per distribution. A
-damaged, unreadable or unwritable index only costs the time: the answer is then read from the metadata.
+``entry_points.txt`` (a zip or egg on ``sys.path``: its own time and size). pip, uv and conda create
+those folders afresh on every install, upgrade and removal, so any change gives another fingerprint and
+a fresh read through ``importlib.metadata``; the fingerprint costs one folder listing per ``sys.path``
+entry and two ``stat`` calls per distribution. A damaged, unreadable or unwritable index only costs the
+time: the answer is then read from the metadata.
 
 Within a process the index is read once; ``forget()`` (called by ``reset_plugin_manager``) reads again.
 """
@@ -24,7 +25,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -165,23 +166,30 @@ def fingerprint(path: Iterable[str] | None = None) -> str:
     """A digest of which distributions are installed on ``path`` (default ``sys.path``), and when."""
     digest = hashlib.sha256(f"{INDEX_FORMAT} {CORE_VERSION} {sys.version}".encode())
     for entry in sys.path if path is None else path:
-        folders = list(_metadata_folders(entry or "."))
-        if folders:  # a script's own folder, first on sys.path, usually has none: it changes nothing
-            digest.update(f"\0{entry}".encode())
-        for name, mtimes in folders:
-            digest.update(f"\n{name} {mtimes}".encode())
+        found = _distributions_in(entry or ".")
+        if found:  # a script's own folder, first on sys.path, usually has none: it changes nothing
+            digest.update(f"\0{entry}\n{found}".encode())
     return digest.hexdigest()
 
 
-def _metadata_folders(folder: str) -> Iterator[tuple[str, str]]:
-    """(name, modification times) of each metadata folder in ``folder``; nothing for a zip or a missing folder."""
+def _distributions_in(entry: str) -> str:
+    """What ``entry`` of ``sys.path`` holds that ``importlib.metadata`` reads, as text that changes with it.
+
+    For a folder: each metadata folder's name and modification times (its own and its ``entry_points.txt``'s).
+    For a file (a zip or an egg, which may hold metadata too): its own modification time and size.
+    """
     try:
-        with os.scandir(folder) as entries:
-            found = sorted((entry.name, entry.path) for entry in entries if entry.name.endswith(_METADATA_FOLDERS))
+        with os.scandir(entry) as entries:
+            found = sorted((item.name, item.path) for item in entries if item.name.endswith(_METADATA_FOLDERS))
+    except NotADirectoryError:
+        try:
+            status = os.stat(entry)
+        except OSError:
+            return ""
+        return f"file {status.st_mtime_ns} {status.st_size}"
     except OSError:
-        return
-    for name, path in found:
-        yield name, f"{_mtime(path)} {_mtime(os.path.join(path, 'entry_points.txt'))}"
+        return ""
+    return "\n".join(f"{name} {_mtime(path)} {_mtime(os.path.join(path, 'entry_points.txt'))}" for name, path in found)
 
 
 def _mtime(path: str) -> int:

@@ -148,6 +148,15 @@ def test_entry_points_rewritten_in_place_give_another_fingerprint(site: Path) ->
     assert fingerprint() != before
 
 
+def test_a_zip_on_sys_path_that_changes_gives_another_fingerprint(tmp_path: Path) -> None:
+    archive = tmp_path / "plugins.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    before = fingerprint([str(archive)])
+    archive.write_bytes(b"PK\x05\x06" + bytes(18) + b"more")
+    os.utime(archive, ns=(1, 1))
+    assert fingerprint([str(archive)]) != before
+
+
 def test_a_folder_without_distributions_on_sys_path_changes_nothing(tmp_path: Path) -> None:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
