@@ -16,18 +16,16 @@ from modelrt.docker_images import (
     CPU_IMAGE,
     CUDA_IMAGE,
     DOCKER_IMAGES,
-    IMAGE_LABEL_FILE,
     JETSON_JP5_IMAGE,
     JETSON_JP6_IMAGE,
     DockerImage,
-    ImageLabel,
     image_for_row,
-    read_image_label,
 )
 from modelrt.env_report import build_report, render_report, report_to_dict
 from modelrt.hardware_matrix import HARDWARE_MATRIX
 from modelrt.host import Host
 from modelrt.host_environment import Environment, probe_environment
+from modelrt.image_label import IMAGE_LABEL_FILE, ImageLabel, read_image_label
 from modelrt.installation import FROM_INDEX
 from modelrt.specs import Finding, Severity, Status
 from modelrt.testing import manager_with
@@ -104,9 +102,18 @@ def cpu_finding() -> Finding:
     return Finding("cpu-x86_64-linux", Status.STABLE, Severity.INFO, "CPU x86_64: stable.", install=("modelrt[onnx]",))
 
 
+def test_the_environment_probe_reads_the_image_label_as_a_fact_of_its_host(tmp_path: Path) -> None:
+    assert probe_environment(Host(tmp_path)).image is None
+    write_label(tmp_path, "cpu-onnx", "cpu-x86_64-linux", "1a2b3c", "unknown", "python:3.12-slim-bookworm")
+    env = probe_environment(Host(tmp_path))
+    assert env.image is not None
+    assert (env.image.image, env.image.row, env.image.revision) == ("cpu-onnx", "cpu-x86_64-linux", "1a2b3c")
+    assert Environment.from_json(env.to_json()).image == env.image
+
+
 def test_env_inside_an_image_names_the_image(tmp_path: Path) -> None:
     write_label(tmp_path, "cpu-onnx", "cpu-x86_64-linux", "1a2b3c", "unknown", "python:3.12-slim-bookworm")
-    report = build_report(Environment(host_root=str(tmp_path)), [cpu_finding()], installation=FROM_INDEX)
+    report = build_report(probe_environment(Host(tmp_path)), [cpu_finding()], installation=FROM_INDEX)
     text = render_report(report)
     assert "  Image        modelrt cpu-onnx " in text
     assert "(row cpu-x86_64-linux, revision 1a2b3c, on python:3.12-slim-bookworm)" in " ".join(text.split())

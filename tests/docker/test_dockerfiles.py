@@ -12,8 +12,9 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from modelrt.compatibility import NVIDIA_VERIFIED_UBUNTU
-from modelrt.docker_images import DOCKER_IMAGES, IMAGE_LABEL_FILE, DockerImage
+from modelrt.docker_images import DOCKER_IMAGES, DockerImage
 from modelrt.hardware_matrix import find_row
+from modelrt.image_label import IMAGE_LABEL_FILE
 from modelrt_jetson.container import L4T_JETPACK_IMAGE, l4t_jetpack_image
 from modelrt_jetson.l4t import L4TVersion, cuda_for, is_jetpack_51, is_jetpack_61
 from modelrt_jetson.wheels import wheel_index_url

@@ -1,35 +1,23 @@
 """modelrt's Docker images: which folder of ``docker/`` serves each matrix row, and the label each image writes.
 
 Every row whose install methods include Docker has an image built from the root of a modelrt clone
-(the build context must hold ``core/`` and ``plugins/``). An image writes ``/etc/modelrt/image.json``
-(``IMAGE_LABEL_FILE``, written by ``docker/label.sh``) so that ``modelrt env`` run inside it names the
-image it runs in, and a bug report carries that without the reporter knowing it.
+(the build context must hold ``core/`` and ``plugins/``). Each image also writes a label file that
+``modelrt env`` reads to name the image it runs in (``modelrt.image_label``).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import attrs
-
-from modelrt.host import Host
 
 __all__ = [
     "CPU_IMAGE",
     "CUDA_IMAGE",
     "DOCKER_IMAGES",
-    "IMAGE_LABEL_FILE",
     "JETSON_JP5_IMAGE",
     "JETSON_JP6_IMAGE",
     "DockerImage",
-    "ImageLabel",
     "image_for_row",
-    "read_image_label",
 ]
-
-#: The label file an image writes, root-relative (read through ``Host``, so fake roots can carry one).
-IMAGE_LABEL_FILE = "etc/modelrt/image.json"
 
 
 @attrs.frozen
@@ -106,37 +94,3 @@ _IMAGE_BY_ROW: dict[str, DockerImage] = {
 def image_for_row(row_id: str) -> DockerImage | None:
     """The image for a row of the matrix, or ``None`` where Docker is no route (Windows, unknown hosts)."""
     return _IMAGE_BY_ROW.get(row_id)
-
-
-@attrs.frozen
-class ImageLabel:
-    """What an image says about itself: its name, the row it serves, modelrt's version, how it was built."""
-
-    image: str
-    row: str | None = None
-    version: str | None = None
-    revision: str | None = None
-    created: str | None = None
-    base: str | None = None
-
-
-def read_image_label(host: Host) -> ImageLabel | None:
-    """The label of the modelrt image this process runs in, or ``None`` outside one (or for a broken file).
-
-    A label that cannot be read is ``None`` rather than an error: ``modelrt env`` must still report the rest.
-    """
-    text = host.read_text(IMAGE_LABEL_FILE)
-    if text is None:
-        return None
-    try:
-        data: Any = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("image"), str) or not data["image"]:
-        return None
-    fields = {
-        field.name: str(data[field.name])[:200]
-        for field in attrs.fields(ImageLabel)
-        if isinstance(data.get(field.name), str) and data[field.name]
-    }
-    return ImageLabel(**fields)

@@ -10,7 +10,7 @@ JSON schema (``report_to_dict``), version 1; keys are only ever added within a v
       "environment": {...},          # Environment.to_dict(): system, distribution, architecture,
                                      # cpu_*, memory_bytes, python_*, container, runtimes, nvidia_*,
                                      # cuda_*, cudnn_version, cublas_version, gpus, jetson_hint,
-                                     # host_root, facts, unknown
+                                     # image (the same as "image" below), host_root, facts, unknown
       "findings": [                  # one per verdict, in the order the plugins gave them
         {"row": str, "status": str, "severity": "info" | "warning" | "error",
          "message": str, "fix": str | null, "install": [str, ...],
@@ -31,7 +31,8 @@ JSON schema (``report_to_dict``), version 1; keys are only ever added within a v
                                 # from another package index (a Jetson's torch)
       "image": {"image": str, "row": str | null, "version": str | null, "revision": str | null,
                 "created": str | null, "base": str | null} | null,  # the modelrt image this runs in
-                                                                     # (its /etc/modelrt/image.json)
+                                                                     # (its /etc/modelrt/image.json;
+                                                                     # also environment's "image")
       "docker_image": {"name": str, "dockerfile": str, "build_command": str, "run_command": str,
                        "builds_on": str} | null  # modelrt's image for the first verdict's row
     }
@@ -56,10 +57,10 @@ from typing import Any
 import attrs
 import cattrs
 
-from modelrt.docker_images import DockerImage, ImageLabel, image_for_row, read_image_label
+from modelrt.docker_images import DockerImage, image_for_row
 from modelrt.hardware_matrix import find_row
-from modelrt.host import Host
 from modelrt.host_environment import Environment
+from modelrt.image_label import ImageLabel
 from modelrt.installation import FROM_INDEX, Installation, detect_installation, requirements_installed
 from modelrt.nvidia.gpus import Gpu
 from modelrt.specs import Finding, Severity
@@ -99,8 +100,8 @@ class EnvironmentReport:
     ``plugins`` are the plugin manager's listing as plain dicts (``name``, ``distribution``,
     ``version``, ``status``, ``error``, ``registers``, ``core_range``). ``install_commands`` are the pip
     commands this host needs, in order, for the way modelrt is installed (``installation``); ``install_command``
-    is all of them as one shell line. ``image`` is the label of the modelrt image this process runs in;
-    ``docker_image`` is modelrt's image for the row of the first verdict that has one.
+    is all of them as one shell line. ``docker_image`` is modelrt's image for the row of the first verdict
+    that has one (the image this process runs in, if any, is ``environment.image``).
     """
 
     environment: Environment
@@ -110,7 +111,6 @@ class EnvironmentReport:
     install_commands: tuple[str, ...] = ()
     installation: Installation = FROM_INDEX
     installed: bool | None = None
-    image: ImageLabel | None = None
     docker_image: DockerImage | None = None
 
 
@@ -159,7 +159,6 @@ def build_report(
     findings = tuple(findings)
     commands = install_commands(findings, installation)
     installed = _all_installed(env, findings)
-    host = Host(Path(env.host_root)) if env.host_root is not None else Host()
     return EnvironmentReport(
         environment=env,
         findings=findings,
@@ -168,7 +167,6 @@ def build_report(
         install_commands=commands,
         installation=installation,
         installed=installed,
-        image=read_image_label(host),
         docker_image=next(filter(None, (image_for_row(finding.row) for finding in findings)), None),
     )
 
@@ -200,7 +198,7 @@ def report_to_dict(report: EnvironmentReport) -> dict[str, Any]:
         "install_commands": list(report.install_commands),
         "install_command": report.install_command,
         "installed": report.installed,
-        "image": _CONVERTER.unstructure(report.image) if report.image is not None else None,
+        "image": _CONVERTER.unstructure(report.environment.image) if report.environment.image else None,
         "docker_image": _docker_image_to_dict(report.docker_image),
     }
 
@@ -230,17 +228,17 @@ def _finding_to_dict(finding: Finding) -> dict[str, Any]:
 def render_report(report: EnvironmentReport) -> str:
     """Human-readable text for a terminal, ending with the line that asks to paste it into an issue."""
     sections = [
-        _host_section(report.environment, report.installation, report.image),
+        _host_section(report.environment, report.installation),
         _findings_section(report.findings),
         _plugins_section(report.plugins),
     ]
-    if report.docker_image is not None and report.image is None:
+    if report.docker_image is not None and report.environment.image is None:
         sections.append(_docker_section(report.docker_image))
     sections.append(_install_section(report.install_commands, report.installed))
     return "\n\n".join(sections) + f"\n\n{_CLOSING_LINE}\n"
 
 
-def _host_section(env: Environment, installation: Installation, image: ImageLabel | None) -> str:
+def _host_section(env: Environment, installation: Installation) -> str:
     lines = ["modelrt environment"]
     if env.host_root is not None:
         lines.append(_field("Host root", f"{env.host_root} (a fake root: the facts below come from its files)"))
@@ -253,8 +251,8 @@ def _host_section(env: Environment, installation: Installation, image: ImageLabe
     lines.append(_field("Memory", _memory_words(env.memory_bytes)))
     lines.append(_field("Python", f"{env.python_implementation or '?'} {env.python_version or '?'}"))
     lines.append(_field("Container", env.container or "unknown"))
-    if image is not None:
-        lines.append(_field("Image", _image_words(image)))
+    if env.image is not None:
+        lines.append(_field("Image", _image_words(env.image)))
     runtimes = ", ".join(f"{name} {version}" for name, version in env.runtimes.items())
     lines.append(_field("Runtimes", runtimes or "none installed"))
     if env.has_nvidia_gpu:

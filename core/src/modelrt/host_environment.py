@@ -27,6 +27,7 @@ import attrs
 
 from modelrt.errors import InputError
 from modelrt.host import FAKE_HOST_FILE, HOST_ROOT_VARIABLE, Host
+from modelrt.image_label import ImageLabel, read_image_label
 from modelrt.nvidia.gpus import Gpu
 from modelrt.nvidia.probe import WSL_LIBCUDA, NvidiaFacts, is_wsl_kernel, probe_nvidia_facts
 
@@ -87,8 +88,9 @@ class Environment:
     from wheel and library file names listed in ``cuda_libraries``; none is reported without a driver.
     ``nvidia_container_marks`` are what the NVIDIA Container Toolkit left in a container. ``jetson_hint`` is
     what made the core recognise an NVIDIA Jetson (the first line of ``/etc/nv_tegra_release``, or
-    ``kernel <release>`` for a ``-tegra`` kernel). ``host_root`` is the fake root probed, ``None``
-    for the live machine. ``facts`` holds what plugins added, under each plugin's name; ``unknown``
+    ``kernel <release>`` for a ``-tegra`` kernel). ``image`` is the label of the modelrt Docker image
+    this runs in (``/etc/modelrt/image.json``), ``None`` outside one. ``host_root`` is the fake root
+    probed, ``None`` for the live machine. ``facts`` holds what plugins added, under each plugin's name; ``unknown``
     maps a field name to the reason it is unknown.
     """
 
@@ -118,6 +120,7 @@ class Environment:
     cuda_libraries: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     nvidia_container_marks: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     jetson_hint: str | None = None
+    image: ImageLabel | None = None
     host_root: str | None = None
     facts: dict[str, dict[str, Any]] = attrs.field(factory=dict, converter=_plain_json, hash=False)
     unknown: dict[str, str] = attrs.field(factory=dict, converter=_str_dict, hash=False)
@@ -245,6 +248,7 @@ def probe_environment(
         nvidia_evidence=nvidia_evidence,
         **_nvidia_fields(nvidia),
         jetson_hint=jetson_hint,
+        image=read_image_label(host),
         host_root=None if host.is_live else str(host.root),
         facts=_plain_plugin_facts(plugin_facts or {}, unknown),
         unknown=unknown,
