@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from modelrt.context import current_environment, default_manager
-from modelrt.devices import Device
-from modelrt.load_request import plan_for, run_options
-from modelrt.plan import AUTO, LoadPlan, build_backends, probe_plan
+from modelrt.devices import AUTO
 
 if TYPE_CHECKING:
+    from modelrt.devices import Device
     from modelrt.env_report import EnvironmentReport
     from modelrt.host_environment import Environment
+    from modelrt.plan import LoadPlan
     from modelrt.plugin_manager import PluginInfo, PluginManager
 
 __all__ = ["current_environment", "default_manager", "environment", "explain", "plugins"]
@@ -62,6 +62,10 @@ def explain(
     ``environment`` replaces the probed host (as for ``load``). ``revision`` and ``subfolder`` mean
     what they mean for ``load``; for a Hub model only its manifest is fetched.
     """
+    # Imported here: ``plugins()`` and ``environment()`` need none of the planning machinery.
+    from modelrt.load_request import plan_for, run_options
+    from modelrt.plan import build_backends, probe_plan
+
     manager = manager or default_manager()
     options = run_options(threads, precision, 0, extras, allow_pickle, verify)
     package, plan, _arch = plan_for(

@@ -8,7 +8,10 @@ import attrs
 
 from modelrt.errors import InputError
 
-__all__ = ["DEVICE_KINDS", "Device"]
+__all__ = ["AUTO", "DEVICE_KINDS", "Device"]
+
+#: ``device="auto"`` / ``backend="auto"``: let the plan choose (the best usable candidate, then the next).
+AUTO = "auto"
 
 #: Device kinds and whether they carry an index.
 DEVICE_KINDS: dict[str, bool] = {"cpu": False, "cuda": True, "mps": False, "coreml": False, "dla": True}

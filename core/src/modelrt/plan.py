@@ -20,7 +20,7 @@ import attrs
 import cattrs
 
 from modelrt.backend_names import resolve_backend
-from modelrt.devices import Device
+from modelrt.devices import AUTO, Device
 from modelrt.errors import NoUsableBackendError, PackageError, SecurityError
 from modelrt.host_devices import absent_device_reason
 from modelrt.options import RunOptions
@@ -44,8 +44,6 @@ __all__ = [
     "probe_plan",
     "probe_role",
 ]
-
-AUTO = "auto"
 
 #: Device kinds that ``device="auto"`` considers, best first. DLA is only used when asked for.
 AUTO_DEVICE_ORDER: tuple[str, ...] = ("cuda", "mps", "coreml", "cpu")
