@@ -25,8 +25,17 @@ def test_the_core_wheel_holds_its_data_files_the_type_marker_and_the_command(rel
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = archive.read(f"{core.file_stem}.dist-info/entry_points.txt").decode()
-    # The manifest schema, and the real system files modelrt.testing writes into fake host roots.
-    data = {"modelrt/schemas/manifest.schema.json", "modelrt/testing/system_files/os-release/ubuntu-22.04"}
+    # The manifest schema, the real system files modelrt.testing writes into fake host roots, and the
+    # templates of each kind `modelrt new-plugin` writes.
+    data = {
+        "modelrt/schemas/manifest.schema.json",
+        "modelrt/testing/system_files/os-release/ubuntu-22.04",
+        "modelrt/plugin_template/backend/src/__package__/backend.py.tmpl",
+        "modelrt/plugin_template/architecture/pyproject.toml.tmpl",
+        "modelrt/plugin_template/architecture/src/__package__/architecture.py.tmpl",
+        "modelrt/plugin_template/architecture/src/__package__/py.typed.tmpl",
+        "modelrt/plugin_template/architecture/tests/test_architecture.py.tmpl",
+    }
     assert {*data, "modelrt/py.typed"} <= names
     assert "modelrt = modelrt.cli:main" in entry_points
 

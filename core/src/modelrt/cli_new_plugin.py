@@ -1,4 +1,11 @@
-"""``modelrt new-plugin NAME --backend``: a plugin distribution that installs and passes its tests as made.
+"""``modelrt new-plugin NAME --backend|--architecture``: a plugin distribution that installs and passes its
+tests as made.
+
+``--backend`` writes a backend (a ``.npy`` matrix format run with numpy) tested by subclassing
+``modelrt.testing.conformance.BackendConformance``; ``--architecture`` writes an architecture (an image
+classifier on ``SingleStageArchitecture``: a softmax of one logit per class, with a per-call
+``temperature``) whose test packages a tiny ONNX network with a known answer and runs it on the onnxruntime
+backend.
 
 The template lives in ``modelrt/plugin_template/<kind>/`` as package data: every ``*.tmpl`` file is
 copied with ``$name``-style fields filled in (``string.Template``), and a ``__package__`` folder takes the
@@ -24,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "add_new_plugin_command", "new_plugin", "template_fields"]
 
 #: What a template can make, and the option that picks it.
-KINDS = ("backend",)
+KINDS = ("backend", "architecture")
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _SUFFIX = ".tmpl"
 
@@ -79,13 +86,22 @@ def add_new_plugin_command(sub: Any) -> None:
     parser = sub.add_parser(
         "new-plugin",
         help="write a new plugin distribution that installs and passes its tests as it is",
-        description="Write a plugin distribution: pyproject.toml, the plugin module, its factory, and a test "
-        "subclassing modelrt.testing.conformance.BackendConformance.",
+        description="Write a plugin distribution: pyproject.toml, the plugin module, its factory and its tests. "
+        "--backend: a backend tested by subclassing modelrt.testing.conformance.BackendConformance; "
+        "--architecture: an architecture tested by loading a tiny packaged ONNX network with a known answer "
+        "on the onnxruntime backend (modelrt-onnx).",
     )
     parser.add_argument("name", metavar="NAME", help="the plugin's name: lower-case words joined by '-' (my-runtime)")
     kinds = parser.add_mutually_exclusive_group(required=True)
     kinds.add_argument(
         "--backend", dest="kind", action="store_const", const="backend", help="a backend: runs a model format"
+    )
+    kinds.add_argument(
+        "--architecture",
+        dest="kind",
+        action="store_const",
+        const="architecture",
+        help="an architecture: turns a network's outputs into results (an image classifier to start from)",
     )
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="where to write it (default: ./modelrt-NAME)")
     parser.set_defaults(func=cmd_new_plugin)
