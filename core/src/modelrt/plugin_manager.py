@@ -307,14 +307,14 @@ class PluginManager:
             self._records.append(record)
             with contextlib.suppress(_PluginBroke):
                 self._load_entry_point(record, entry_point, dist, only, disabled)
-        installed = {record.name for record in self._records}
+        found = {record.name for record in self._records}
         for variable, names in ((ONLY_ENV, only or set()), (DISABLE_ENV, disabled - {BUILTIN_NAME})):
-            for name in sorted(names - installed):
+            for name in sorted(names - found):
                 logger.warning(
                     "%s names %r, but no installed plugin has that entry-point name (installed: %s)",
                     variable,
                     name,
-                    ", ".join(sorted(installed)),
+                    ", ".join(sorted(found)),
                 )
 
     def _load_entry_point(
