@@ -81,11 +81,6 @@ class IndexedDistribution:
     version: str
     core_requirement: CoreRequirement
 
-    @property
-    def metadata(self) -> dict[str, str]:
-        """As ``importlib.metadata.Distribution.metadata`` gives the name."""
-        return {"Name": self.name}
-
 
 @attrs.frozen
 class IndexedEntryPoint:

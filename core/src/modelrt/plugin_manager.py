@@ -150,8 +150,9 @@ class _PluginBroke(Exception):
 def discover_entry_points() -> list[Any]:
     """The installed ``modelrt.plugins`` entry points (tests replace this to simulate installs).
 
-    Each has ``name``, ``value``, ``dist`` and ``load()`` as ``importlib.metadata.EntryPoint`` has; these
-    come from ``modelrt.installed``'s index of the installed distributions.
+    Each has ``name``, ``value``, ``dist`` and ``load()``; these come from ``modelrt.installed``'s index of
+    the installed distributions (``dist`` an ``IndexedDistribution``). A replacement may hand
+    ``importlib.metadata`` entry points instead: ``distribution_facts`` reads either kind of ``dist``.
     """
     return list(installed.plugin_entry_points())
 
