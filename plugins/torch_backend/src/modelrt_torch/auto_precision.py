@@ -34,6 +34,7 @@ import attrs
 
 from modelrt import cache
 from modelrt.errors import IntegrityError, StorageError
+from modelrt_torch.session import named_outputs
 
 if TYPE_CHECKING:
     from modelrt.backend import Artifact, TensorInfo
@@ -179,8 +180,7 @@ def _runs(
 
 
 def _outputs_as_float(torch: ModuleType, result: Any) -> None:
-    values = result.values() if isinstance(result, dict) else result if isinstance(result, tuple | list) else [result]
-    for value in values:
+    for value in named_outputs(result, ()).values():
         if isinstance(value, torch.Tensor) and value.dtype == torch.float16:
             value.float()
 

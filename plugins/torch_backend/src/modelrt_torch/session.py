@@ -136,7 +136,7 @@ class TorchSession:
         return tensor.half() if self._half and tensor.is_floating_point() else tensor
 
     def _to_numpy(self, result: Any, arrays: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-        named = _flatten(result, [info.name for info in self.outputs])
+        named = named_outputs(result, [info.name for info in self.outputs])
         outputs = {}
         for name, tensor in named.items():
             value = tensor.detach()
@@ -158,7 +158,7 @@ class TorchSession:
         return f"TorchSession(device={self.device}, provider={self.provider!r}, {state})"
 
 
-def _flatten(result: Any, names: Sequence[str]) -> dict[str, Any]:
+def named_outputs(result: Any, names: Sequence[str]) -> dict[str, Any]:
     """Outputs by name: a dict keeps its keys; a tensor, tuple or list gets ``names`` in order.
 
     A result with more tensors than ``names`` describes (a pickled module without annotations) names the
